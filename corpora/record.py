@@ -1,0 +1,115 @@
+"""The case record: one typed record of a judgment that travels from loading to the API.
+
+Loaders fill ``id``, ``text`` (and ``title``/``sections``/``source`` when the corpus has them);
+``leian.indexer.extract`` fills the structured fields and ``spans``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SentenceKind = Literal["有期徒刑", "拘役", "管制", "无期徒刑", "死刑", "死刑缓期执行", "免予刑事处罚", "单处罚金"]
+CourtLevel = Literal["最高", "高级", "中级", "基层"]
+Procedure = Literal["一审", "二审", "再审", "其他"]
+Tier = Literal["指导性案例", "典型案例", "参考性案例", "普通"]
+TIERS: tuple[str, ...] = ("指导性案例", "典型案例", "参考性案例", "普通")
+COURT_LEVELS: tuple[str, ...] = ("最高", "高级", "中级", "基层")
+
+
+class Span(BaseModel):
+    """Where an extracted value came from: ``text[start:end]`` of the judgment's full text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str  # dotted path, e.g. "case_number" or "defendants.0.sentence.months"
+    start: int
+    end: int
+    text: str
+
+
+class Sentence(BaseModel):
+    kind: SentenceKind | None = None
+    # Principal penalty as finally executed (决定执行), in months; None for 无期/死刑/免刑.
+    months: int | None = None
+    probation_months: int | None = None
+    fine_yuan: float | None = None
+    deprivation_of_rights: str | None = None  # e.g. "剥夺政治权利二年", "终身"
+
+
+class Defendant(BaseModel):
+    name: str
+    charges: list[str] = Field(default_factory=list)
+    statutes: list[str] = Field(default_factory=list)
+    sentence: Sentence | None = None
+    circumstances: list[str] = Field(default_factory=list)
+
+
+class Sections(BaseModel):
+    parties: str = ""
+    facts: str = ""
+    reasoning: str = ""
+    judgment: str = ""
+
+
+class Source(BaseModel):
+    corpus: str = ""
+    licence: str = ""
+    path: str = ""  # file the record was read from (and line, when there is one)
+
+
+class CaseRecord(BaseModel):
+    """A judgment. Only ``id`` and ``text`` are required."""
+
+    id: str = Field(min_length=1)
+    text: str
+    title: str | None = None
+    case_number: str | None = None
+    court: str | None = None
+    court_level: CourtLevel | None = None
+    province: str | None = None
+    procedure: Procedure | None = None
+    doc_type: str | None = None
+    judgment_date: str | None = None  # ISO yyyy-mm-dd
+    sections: Sections = Field(default_factory=Sections)
+    defendants: list[Defendant] = Field(default_factory=list)
+    amount_yuan: float | None = None
+    tier: Tier = "普通"
+    source: Source = Field(default_factory=Source)
+    spans: list[Span] = Field(default_factory=list)
+
+    @property
+    def charges(self) -> list[str]:
+        """All charges of all defendants, in first-seen order."""
+        return _unique(c for d in self.defendants for c in d.charges)
+
+    @property
+    def statutes(self) -> list[str]:
+        return _unique(s for d in self.defendants for s in d.statutes)
+
+    @property
+    def circumstances(self) -> list[str]:
+        return _unique(c for d in self.defendants for c in d.circumstances)
+
+    @property
+    def year(self) -> int | None:
+        return int(self.judgment_date[:4]) if self.judgment_date else None
+
+
+# The fields `leian extract` prints, in order (DESIGN.md "The case record").
+EXTRACT_FIELDS: tuple[str, ...] = (
+    "id",
+    "case_number",
+    "court",
+    "court_level",
+    "province",
+    "procedure",
+    "judgment_date",
+    "defendants",
+    "amount_yuan",
+)
+
+
+def _unique(items) -> list[str]:
+    return list(dict.fromkeys(items))

@@ -1,0 +1,79 @@
+"""One exception hierarchy for the whole product.
+
+Every layer raises these; ``leian.api`` maps them to HTTP statuses and CLI exit codes in one place
+(``api/errors.py``). Messages are written for the user: the value, the limit, and the fix.
+"""
+
+
+class LeianError(Exception):
+    """Base class. ``code`` is the stable machine-readable error code used in API responses."""
+
+    code = "error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(LeianError):
+    """The caller sent something unusable (empty facts, unknown filter value, oversized text)."""
+
+    code = "invalid_input"
+
+
+class InputTooLarge(InvalidInput):
+    code = "input_too_large"
+
+
+class NotFound(LeianError):
+    code = "not_found"
+
+
+class CorpusReadError(LeianError):
+    """A corpus file or line could not be read; ``location`` names the file (and line)."""
+
+    code = "corpus_read_error"
+
+    def __init__(self, message: str, location: str = ""):
+        super().__init__(f"{location}: {message}" if location else message)
+        self.location = location
+
+
+class IndexError_(LeianError):
+    """Base for index problems (name avoids shadowing the builtin IndexError)."""
+
+    code = "index_error"
+
+
+class IndexMissing(IndexError_):
+    code = "index_missing"
+
+
+class IndexCorrupt(IndexError_):
+    code = "index_corrupt"
+
+
+class IndexIncompatible(IndexError_):
+    """The index was built with another model, tokenizer, dictionary or format version."""
+
+    code = "index_incompatible"
+
+
+class ModelUnavailable(LeianError):
+    code = "model_unavailable"
+
+
+class BackendUnavailable(LeianError):
+    """The search backend (e.g. the Elasticsearch cluster) is down or too slow."""
+
+    code = "backend_unavailable"
+
+
+class BackendError(LeianError):
+    """The backend answered with an error that is not the caller's fault (mapping conflict, bulk failure)."""
+
+    code = "backend_error"
+
+
+class Unauthorized(LeianError):
+    code = "unauthorized"
