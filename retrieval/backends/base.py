@@ -11,22 +11,14 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
-
 from leian.corpora.record import CaseRecord
+from leian.indexer.indexed import IndexedCase
 from leian.retrieval.models import Filters
+from pydantic import BaseModel, Field
+
+__all__ = ["Backend", "IndexManifest", "IndexedCase", "Scored", "WriteReport", "filter_fields", "matches"]
 
 Scored = tuple[str, float]  # (case id, score), best first, ties broken by id
-
-
-class IndexedCase(BaseModel):
-    """What the indexer hands a backend: the extracted record, its tokens and its vector."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    record: CaseRecord
-    tokens: list[str]  # jieba tokens of the searchable text (legal dictionary, stop-words out)
-    vector: np.ndarray | None = None  # float32, L2-normalised; None when embeddings are off
 
 
 class WriteReport(BaseModel):
@@ -39,15 +31,22 @@ class WriteReport(BaseModel):
 class Backend(Protocol):
     name: str
 
-    def manifest(self) -> dict: ...
+    def manifest(self) -> IndexManifest: ...
 
     def count(self) -> int: ...
 
-    def lexical(self, terms: list[str], filters: Filters | None, k: int) -> list[Scored]:
-        """BM25 over the indexed tokens; each entry of ``terms`` is one query clause (repeat = weight)."""
+    def lexical(
+        self, terms: list[str], filters: Filters | None, k: int, ids: list[str] | None = None
+    ) -> list[Scored]:
+        """BM25 over the indexed tokens; each entry of ``terms`` is one query clause (repeat = weight).
 
-    def dense(self, vector: np.ndarray, filters: Filters | None, k: int) -> list[Scored]:
-        """Inner-product nearest neighbours; filters applied before top-k."""
+        With ``ids``, score exactly those cases (those without a matching term get 0.0 and are still
+        returned), for re-ranking a given candidate list; filters and ``k`` still apply."""
+
+    def dense(
+        self, vector: np.ndarray, filters: Filters | None, k: int, ids: list[str] | None = None
+    ) -> list[Scored]:
+        """Inner-product nearest neighbours; filters applied before top-k. ``ids`` as in ``lexical``."""
 
     def get(self, ids: Iterable[str]) -> dict[str, CaseRecord]: ...
 
@@ -57,4 +56,69 @@ class Backend(Protocol):
 
     def iter_records(self) -> Iterator[CaseRecord]: ...
 
+    def put_artifact(self, name: str, data: bytes) -> None:
+        """Store a named blob with the index (e.g. the charge model trained on its corpus)."""
+
+    def get_artifact(self, name: str) -> bytes | None: ...
+
     def close(self) -> None: ...
+
+
+FORMAT_VERSION = 1
+
+
+class IndexManifest(BaseModel):
+    """Written with every index and checked on load: an index built with another model, tokenizer
+    or format is refused with a clear error instead of returning garbage."""
+
+    format_version: int = FORMAT_VERSION
+    backend: str
+    name: str = ""
+    created_at: str
+    updated_at: str
+    snapshot: str  # changes on every write; printed in reports (平台: index snapshot)
+    tokenizer: str  # Tokenizer.fingerprint
+    model: str | None = None  # embedding model name (None: embeddings off)
+    model_fingerprint: str | None = None
+    dim: int | None = None
+    doc_count: int = 0
+    corpus: dict = Field(default_factory=dict)  # name, licence, date range of judgments
+    bm25: dict = Field(default_factory=lambda: {"k1": 1.2, "b": 0.75, "idf": "lucene"})
+
+
+def filter_fields(record: CaseRecord) -> dict:
+    """The filterable values of a case, computed once here so both backends index the same ones."""
+    from leian.corpora.dictionaries import charge_group
+
+    return {
+        "court_level": record.court_level,
+        "province": record.province,
+        "tier": record.tier,
+        "year": record.year,
+        "charges": record.charges,
+        "charge_groups": sorted({charge_group(c) for c in record.charges}),
+    }
+
+
+def matches(fields: dict, filters: Filters | None) -> bool:
+    """Reference semantics of ``Filters`` (backends may compile them, but must agree with this)."""
+    if filters is None:
+        return True
+    from leian.corpora.dictionaries import charge_group
+
+    if filters.court_level and fields["court_level"] not in filters.court_level:
+        return False
+    if filters.province and fields["province"] not in filters.province:
+        return False
+    if filters.tier and fields["tier"] not in filters.tier:
+        return False
+    year = fields["year"]
+    if filters.year_from is not None and (year is None or year < filters.year_from):
+        return False
+    if filters.year_to is not None and (year is None or year > filters.year_to):
+        return False
+    if filters.charge:
+        wanted = {charge_group(c) for c in filters.charge}
+        if not wanted & set(fields["charge_groups"]):
+            return False
+    return True

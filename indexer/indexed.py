@@ -1,0 +1,17 @@
+"""The unit the indexer hands to a search backend."""
+
+from __future__ import annotations
+
+import numpy as np
+from leian.corpora.record import CaseRecord
+from pydantic import BaseModel, ConfigDict
+
+
+class IndexedCase(BaseModel):
+    """The extracted record, its jieba tokens and its embedding."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    record: CaseRecord
+    tokens: list[str]  # jieba tokens of the searchable text (legal dictionary, stop-words out)
+    vector: np.ndarray | None = None  # float32, L2-normalised; None when embeddings are off

@@ -1,0 +1,706 @@
+"""The embedded backend: one directory per index, no server.
+
+Layout (``DIR`` is what the user names)::
+
+    DIR/CURRENT              name of the live generation (replaced atomically: os.replace)
+    DIR/gen-<stamp>/         one complete, immutable-at-build generation
+        manifest.json        IndexManifest, checked on load
+        cases.sqlite         records, tokens, vectors, filter columns, artifacts, audit log
+        bm25.npz             term-major postings (CSR: term -> cases, tf) of the base segment
+        vocab.json           term -> row in bm25.npz
+        vectors.faiss        IndexFlatIP over the base segment's vectors
+
+A full build writes a new generation next to the live one and swaps ``CURRENT`` only when it is
+complete, so a crash or Ctrl-C mid-build leaves the previous index fully usable. Incremental writes
+(add / update / delete) are single SQLite transactions on the live generation: new cases go to a
+small in-memory "delta" segment rebuilt from SQLite, deleted base cases are tombstoned, and BM25
+statistics (N, df, avgdl) are computed over live cases only — Lucene's segment model, so no stale
+terms or vectors survive a delete. Readers notice writes from other processes through a sequence
+number in SQLite and reload the delta.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import threading
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from leian.corpora.record import CaseRecord
+from leian.retrieval.backends.base import (
+    FORMAT_VERSION,
+    IndexedCase,
+    IndexManifest,
+    Scored,
+    WriteReport,
+    filter_fields,
+)
+from leian.retrieval.models import Filters
+
+from leian.errors import IndexCorrupt, IndexIncompatible, IndexMissing, InvalidInput
+
+K1, B = 1.2, 0.75  # Elasticsearch's defaults, so both backends score alike
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cases (
+    id TEXT PRIMARY KEY,
+    base_pos INTEGER,            -- row in the base segment's arrays; NULL for delta cases
+    record TEXT NOT NULL,        -- CaseRecord JSON
+    tokens TEXT NOT NULL,        -- space-joined jieba tokens
+    vector BLOB,                 -- float32, L2-normalised
+    court_level TEXT, province TEXT, tier TEXT, year INTEGER,
+    charges TEXT, charge_groups TEXT
+);
+CREATE TABLE IF NOT EXISTS tombstones (base_pos INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS artifacts (name TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    at TEXT NOT NULL, action TEXT NOT NULL, count INTEGER NOT NULL, detail TEXT
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    return con
+
+
+def _row_values(case: IndexedCase) -> tuple:
+    f = filter_fields(case.record)
+    vec = None if case.vector is None else np.asarray(case.vector, dtype=np.float32).tobytes()
+    return (
+        case.record.id,
+        case.record.model_dump_json(),
+        " ".join(case.tokens),
+        vec,
+        f["court_level"],
+        f["province"],
+        f["tier"],
+        f["year"],
+        json.dumps(f["charges"], ensure_ascii=False),
+        json.dumps(f["charge_groups"], ensure_ascii=False),
+    )
+
+
+def _postings(token_lists: list[list[str]], vocab: dict[str, int], grow: bool) -> sp.csr_matrix:
+    """Term-major tf matrix (n_terms x n_docs). ``grow`` adds unseen terms to ``vocab``."""
+    rows, cols, vals = array("i"), array("i"), array("f")
+    for doc, toks in enumerate(token_lists):
+        counts: dict[int, int] = {}
+        for t in toks:
+            tid = vocab.get(t)
+            if tid is None:
+                if not grow:
+                    continue
+                tid = vocab[t] = len(vocab)
+            counts[tid] = counts.get(tid, 0) + 1
+        rows.extend(counts.keys())
+        cols.extend([doc] * len(counts))
+        vals.extend(counts.values())
+    shape = (len(vocab), len(token_lists))
+    m = sp.csr_matrix(
+        (np.frombuffer(vals, np.float32), (np.frombuffer(rows, np.int32), np.frombuffer(cols, np.int32))),
+        shape=shape,
+    )
+    m.sum_duplicates()
+    return m
+
+
+@dataclass
+class _Segment:
+    """Postings of one segment: term-major CSR (terms x cases) plus case lengths."""
+
+    tf: sp.csr_matrix
+    doc_len: np.ndarray
+    vocab: dict[str, int]
+
+    def columns(self, terms: list[str]) -> list[int | None]:
+        return [self.vocab.get(t) for t in terms]
+
+
+@dataclass
+class _State:
+    """Everything a search needs, swapped as a whole on refresh (readers never see half a state)."""
+
+    ids: np.ndarray  # object array: position -> case id (base, then delta)
+    pos: dict[str, int]
+    alive: np.ndarray  # bool per position
+    base: _Segment
+    delta: _Segment
+    vectors: np.ndarray | None  # (n, dim) float32; rows of dead cases are zero
+    faiss_index: object | None  # IndexFlatIP over the base rows
+    court_level: np.ndarray
+    province: np.ndarray
+    tier: np.ndarray
+    year: np.ndarray  # int32, -1 when unknown
+    charge_groups: dict[str, np.ndarray]  # group -> positions
+    write_seq: int
+    n_live: int = 0
+    avgdl: float = 1.0
+    df_base: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+
+class EmbeddedBackend:
+    """Reads and incrementally writes an embedded index directory."""
+
+    name = "embedded"
+
+    def __init__(self, root: str | os.PathLike, *, _gen: Path | None = None):
+        self.root = Path(root)
+        self._gen = _gen or self._current_generation()
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._manifest = self._read_manifest()
+        self._state = self._load()
+        self._state_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ opening
+    def _current_generation(self) -> Path:
+        if not self.root.exists():
+            raise IndexMissing(
+                f"no index at {self.root}: build one with `leian index CORPUS --index {self.root}`"
+            )
+        cur = self.root / "CURRENT"
+        if not cur.is_file():
+            raise IndexCorrupt(
+                f"{self.root} is not a leian index (no CURRENT file); rebuild it with `leian index`"
+            )
+        gen = self.root / cur.read_text().strip()
+        if not gen.is_dir():
+            raise IndexCorrupt(f"{self.root}: CURRENT names {gen.name}, which is missing; rebuild the index")
+        return gen
+
+    def _read_manifest(self) -> IndexManifest:
+        path = self._gen / "manifest.json"
+        try:
+            manifest = IndexManifest.model_validate_json(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise IndexCorrupt(f"{self._gen}: manifest.json is missing; rebuild the index") from None
+        except ValueError as e:
+            raise IndexCorrupt(f"{path}: unreadable manifest ({str(e).splitlines()[0]}); rebuild") from None
+        if manifest.format_version != FORMAT_VERSION:
+            raise IndexIncompatible(
+                f"{self.root} has index format {manifest.format_version}, this leian reads "
+                f"{FORMAT_VERSION}; rebuild it with `leian index`"
+            )
+        return manifest
+
+    def _con(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None or getattr(self._local, "gen", None) != self._gen:
+            con = _connect(self._gen / "cases.sqlite")
+            self._local.con, self._local.gen = con, self._gen
+        return con
+
+    def _load(self) -> _State:
+        try:
+            return self._load_unchecked()
+        except (OSError, ValueError, KeyError, sqlite3.DatabaseError) as e:
+            raise IndexCorrupt(
+                f"{self._gen}: cannot be read ({type(e).__name__}: {e}); rebuild the index"
+            ) from e
+
+    def _load_unchecked(self) -> _State:
+        import faiss
+
+        con = self._con()
+        with np.load(self._gen / "bm25.npz") as z:
+            tf = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
+            base_len = z["doc_len"]
+            base_ids = z["ids"].astype(object)
+        vocab = json.loads((self._gen / "vocab.json").read_text(encoding="utf-8"))
+        base = _Segment(tf, base_len, vocab)
+        nb = len(base_ids)
+
+        rows = con.execute(
+            "SELECT id, base_pos, tokens, vector, court_level, province, tier, year, charge_groups FROM cases"
+        ).fetchall()
+        dead = {r[0] for r in con.execute("SELECT base_pos FROM tombstones")}
+        delta_rows = [r for r in rows if r[1] is None]
+        delta_rows.sort(key=lambda r: r[0])
+        n = nb + len(delta_rows)
+
+        ids = np.empty(n, dtype=object)
+        ids[:nb] = base_ids
+        ids[nb:] = [r[0] for r in delta_rows]
+        alive = np.ones(n, dtype=bool)
+        if dead:
+            alive[np.fromiter(dead, dtype=np.int64)] = False
+        delta_vocab: dict[str, int] = {}
+        delta_tf = _postings([r[2].split() for r in delta_rows], delta_vocab, grow=True)
+        delta_len = np.array([len(r[2].split()) for r in delta_rows], dtype=np.float32)
+        delta = _Segment(delta_tf, delta_len, delta_vocab)
+
+        court = np.empty(n, dtype=object)
+        prov = np.empty(n, dtype=object)
+        tier = np.empty(n, dtype=object)
+        year = np.full(n, -1, dtype=np.int32)
+        groups: dict[str, list[int]] = {}
+        index_of = {r[0]: (r[1] if r[1] is not None else None) for r in rows}
+        for i, r in enumerate(delta_rows):
+            index_of[r[0]] = nb + i
+        for r in rows:
+            p = index_of[r[0]]
+            court[p], prov[p], tier[p] = r[4], r[5], r[6]
+            year[p] = r[7] if r[7] is not None else -1
+            for g in json.loads(r[8] or "[]"):
+                groups.setdefault(g, []).append(p)
+
+        faiss_index = None
+        vectors = None
+        if self._manifest.dim:
+            fpath = self._gen / "vectors.faiss"
+            faiss_index = faiss.read_index(str(fpath))
+            vectors = np.zeros((n, self._manifest.dim), dtype=np.float32)
+            if faiss_index.ntotal:
+                vectors[:nb] = faiss_index.reconstruct_n(0, faiss_index.ntotal)
+            for i, r in enumerate(delta_rows):
+                if r[3] is not None:
+                    vectors[nb + i] = np.frombuffer(r[3], dtype=np.float32)
+            vectors[~alive] = 0.0
+
+        df_base = np.diff(base.tf.indptr).astype(np.float64)
+        if dead:
+            dead_cols = base.tf[:, sorted(dead)]
+            df_base -= np.diff(dead_cols.tocsr().indptr)
+        seq = con.execute("SELECT value FROM meta WHERE key='write_seq'").fetchone()
+        lens = np.concatenate([base.doc_len, delta.doc_len])
+        n_live = int(alive.sum())
+        state = _State(
+            ids=ids,
+            pos={cid: i for i, cid in enumerate(ids) if alive[i]},
+            alive=alive,
+            base=base,
+            delta=delta,
+            vectors=vectors,
+            faiss_index=faiss_index,
+            court_level=court,
+            province=prov,
+            tier=tier,
+            year=year,
+            charge_groups={g: np.array(v, dtype=np.int64) for g, v in groups.items()},
+            write_seq=int(seq[0]) if seq else 0,
+            n_live=n_live,
+            avgdl=float(lens[alive].mean()) if n_live else 1.0,
+            df_base=df_base,
+        )
+        return state
+
+    def _fresh(self) -> _State:
+        """The current state, reloaded if another process (or a rebuild) changed the index."""
+        try:
+            gen = self._current_generation()
+        except (IndexMissing, IndexCorrupt):
+            return self._state  # keep serving the loaded generation
+        if gen != self._gen:
+            with self._state_lock:
+                if gen != self._gen:
+                    self._gen = gen
+                    self._manifest = self._read_manifest()
+                    self._state = self._load()
+            return self._state
+        seq = self._con().execute("SELECT value FROM meta WHERE key='write_seq'").fetchone()
+        if seq and int(seq[0]) != self._state.write_seq:
+            with self._state_lock:
+                self._state = self._load()
+        return self._state
+
+    # ------------------------------------------------------------------ reading
+    def manifest(self) -> IndexManifest:
+        st = self._fresh()
+        return self._manifest.model_copy(
+            update={"doc_count": st.n_live, "snapshot": f"{self._gen.name}.{st.write_seq}"}
+        )
+
+    def count(self) -> int:
+        return self._fresh().n_live
+
+    def _allowed(self, st: _State, filters: Filters | None, ids: list[str] | None) -> np.ndarray:
+        mask = st.alive.copy()
+        if ids is not None:
+            keep = np.zeros(st.n, dtype=bool)
+            keep[[st.pos[i] for i in ids if i in st.pos]] = True
+            mask &= keep
+        if filters is None or filters.is_empty():
+            return mask
+        from leian.corpora.dictionaries import charge_group
+
+        if filters.court_level:
+            mask &= np.isin(st.court_level, filters.court_level)
+        if filters.province:
+            mask &= np.isin(st.province, filters.province)
+        if filters.tier:
+            mask &= np.isin(st.tier, filters.tier)
+        if filters.year_from is not None:
+            mask &= st.year >= filters.year_from
+        if filters.year_to is not None:
+            mask &= (st.year <= filters.year_to) & (st.year >= 0)
+        if filters.charge:
+            keep = np.zeros(st.n, dtype=bool)
+            for c in filters.charge:
+                hit = st.charge_groups.get(charge_group(c))
+                if hit is not None:
+                    keep[hit] = True
+            mask &= keep
+        return mask
+
+    def bm25_scores(self, st: _State, terms: list[str]) -> np.ndarray:
+        """BM25 (Lucene idf, k1 1.2, b 0.75) of every position; live statistics only."""
+        scores = np.zeros(st.n, dtype=np.float32)
+        if not terms or st.n_live == 0:
+            return scores
+        nb = st.base.tf.shape[1]
+        lens = np.concatenate([st.base.doc_len, st.delta.doc_len])
+        norm = (K1 * (1 - B + B * lens / st.avgdl)).astype(np.float32)
+        for term in terms:
+            tb, td = st.base.vocab.get(term), st.delta.vocab.get(term)
+            df = (st.df_base[tb] if tb is not None else 0.0) + (
+                st.delta.tf.indptr[td + 1] - st.delta.tf.indptr[td] if td is not None else 0.0
+            )
+            if df <= 0:
+                continue
+            idf = np.log1p((st.n_live - df + 0.5) / (df + 0.5))
+            for seg, col, offset in ((st.base, tb, 0), (st.delta, td, nb)):
+                if col is None:
+                    continue
+                lo, hi = seg.tf.indptr[col], seg.tf.indptr[col + 1]
+                docs = seg.tf.indices[lo:hi] + offset
+                tf = seg.tf.data[lo:hi]
+                scores[docs] += idf * tf * (K1 + 1) / (tf + norm[docs])
+        return scores
+
+    @staticmethod
+    def _top(st: _State, scores: np.ndarray, mask: np.ndarray, k: int, keep_zero: bool) -> list[Scored]:
+        cand = np.flatnonzero(mask if keep_zero else mask & (scores > 0))
+        if len(cand) > k:
+            part = np.argpartition(-scores[cand], k - 1)[:k]
+            kth = scores[cand[part]].min()
+            cand = cand[scores[cand] >= kth]  # keep ties at the cut, then order deterministically
+        order = sorted(cand.tolist(), key=lambda p: (-float(scores[p]), st.ids[p]))
+        return [(st.ids[p], float(scores[p])) for p in order[:k]]
+
+    def lexical(
+        self, terms: list[str], filters: Filters | None, k: int, ids: list[str] | None = None
+    ) -> list[Scored]:
+        st = self._fresh()
+        scores = self.bm25_scores(st, terms)
+        return self._top(st, scores, self._allowed(st, filters, ids), k, keep_zero=ids is not None)
+
+    def dense(
+        self, vector: np.ndarray, filters: Filters | None, k: int, ids: list[str] | None = None
+    ) -> list[Scored]:
+        st = self._fresh()
+        if st.vectors is None:
+            return []
+        q = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if q.shape[0] != st.vectors.shape[1]:
+            raise IndexIncompatible(
+                f"query vector has {q.shape[0]} dims, the index {st.vectors.shape[1]}: "
+                "the index was built with another embedding model"
+            )
+        scores = st.vectors @ q  # exact: flat inner product over live rows (dead rows are zeroed)
+        return self._top(st, scores, self._allowed(st, filters, ids), k, keep_zero=True)
+
+    def get(self, ids: Iterable[str]) -> dict[str, CaseRecord]:
+        ids = list(ids)
+        out: dict[str, CaseRecord] = {}
+        con = self._con()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            q = f"SELECT id, record FROM cases WHERE id IN ({','.join('?' * len(chunk))})"
+            for cid, rec in con.execute(q, chunk):
+                out[cid] = CaseRecord.model_validate_json(rec)
+        return out
+
+    def vectors_of(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
+        st = self._fresh()
+        if st.vectors is None:
+            return {}
+        return {i: st.vectors[st.pos[i]] for i in ids if i in st.pos}
+
+    def iter_records(self) -> Iterator[CaseRecord]:
+        con = _connect(self._gen / "cases.sqlite")
+        try:
+            for (rec,) in con.execute("SELECT record FROM cases ORDER BY id"):
+                yield CaseRecord.model_validate_json(rec)
+        finally:
+            con.close()
+
+    def iter_indexed(self) -> Iterator[IndexedCase]:
+        """Records with their stored tokens and vectors: a rebuild needs no re-tokenising/embedding."""
+        st = self._fresh()
+        con = _connect(self._gen / "cases.sqlite")
+        try:
+            for cid, rec, toks in con.execute("SELECT id, record, tokens FROM cases ORDER BY id"):
+                yield IndexedCase(
+                    record=CaseRecord.model_validate_json(rec),
+                    tokens=toks.split(),
+                    vector=None if st.vectors is None else st.vectors[st.pos[cid]].copy(),
+                )
+        finally:
+            con.close()
+
+    def get_artifact(self, name: str) -> bytes | None:
+        row = self._con().execute("SELECT data FROM artifacts WHERE name=?", (name,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    def put_artifact(self, name: str, data: bytes) -> None:
+        con = self._con()
+        with self._write_lock:
+            con.execute("INSERT OR REPLACE INTO artifacts(name, data) VALUES (?, ?)", (name, data))
+
+    def audit(self, action: str, count: int, detail: str = "") -> None:
+        self._con().execute(
+            "INSERT INTO audit(at, action, count, detail) VALUES (?, ?, ?, ?)",
+            (_now(), action, count, detail),
+        )
+
+    def audit_log(self, limit: int = 100) -> list[dict]:
+        rows = self._con().execute(
+            "SELECT at, action, count, detail FROM audit ORDER BY rowid DESC LIMIT ?", (limit,)
+        )
+        return [dict(zip(("at", "action", "count", "detail"), r, strict=True)) for r in rows]
+
+    # ------------------------------------------------------------------ writing
+    def _check_dims(self, cases: list[IndexedCase]) -> dict[str, str]:
+        bad: dict[str, str] = {}
+        dim = self._manifest.dim
+        for c in cases:
+            if dim and c.vector is not None and np.asarray(c.vector).size != dim:
+                bad[c.record.id] = f"vector has {np.asarray(c.vector).size} dims, the index {dim}"
+            elif dim and c.vector is None:
+                bad[c.record.id] = "missing vector: this index stores embeddings"
+        return bad
+
+    def upsert(self, cases: Iterable[IndexedCase]) -> WriteReport:
+        cases = list(cases)
+        report = WriteReport(failed=self._check_dims(cases))
+        good = [c for c in cases if c.record.id not in report.failed]
+        if not good:
+            return report
+        con = self._con()
+        with self._write_lock:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                for c in good:
+                    old = con.execute("SELECT base_pos FROM cases WHERE id=?", (c.record.id,)).fetchone()
+                    if old is not None and old[0] is not None:
+                        con.execute("INSERT OR IGNORE INTO tombstones(base_pos) VALUES (?)", (old[0],))
+                    con.execute("DELETE FROM cases WHERE id=?", (c.record.id,))
+                    v = _row_values(c)
+                    con.execute(
+                        "INSERT INTO cases(id, base_pos, record, tokens, vector, court_level, province, tier,"
+                        " year, charges, charge_groups) VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        v,
+                    )
+                _bump(con, "upsert", len(good))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        report.written = len(good)
+        self._fresh()
+        return report
+
+    def delete(self, ids: Iterable[str]) -> WriteReport:
+        ids = list(dict.fromkeys(ids))
+        report = WriteReport()
+        con = self._con()
+        with self._write_lock:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                for cid in ids:
+                    old = con.execute("SELECT base_pos FROM cases WHERE id=?", (cid,)).fetchone()
+                    if old is None:
+                        report.failed[cid] = "no such case"
+                        continue
+                    if old[0] is not None:
+                        con.execute("INSERT OR IGNORE INTO tombstones(base_pos) VALUES (?)", (old[0],))
+                    con.execute("DELETE FROM cases WHERE id=?", (cid,))
+                    report.deleted += 1
+                if report.deleted:
+                    _bump(con, "delete", report.deleted)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        self._fresh()
+        return report
+
+    def close(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    @contextlib.contextmanager
+    def building(cls, root: str | os.PathLike, manifest: IndexManifest) -> Iterator[_Builder]:
+        """Write a complete new generation; swap it in only if the block finishes without error."""
+        root = Path(root)
+        if root.exists() and not root.is_dir():
+            raise InvalidInput(f"{root} exists and is not a directory")
+        if root.exists() and any(root.iterdir()) and not (root / "CURRENT").exists():
+            raise InvalidInput(
+                f"{root} is a non-empty directory that is not a leian index; choose another path"
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        for stale in root.glob("gen-*.tmp"):  # left by an interrupted build
+            shutil.rmtree(stale, ignore_errors=True)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+        tmp = root / f"gen-{stamp}.tmp"
+        tmp.mkdir()
+        builder = _Builder(tmp, manifest)
+        try:
+            yield builder
+            builder.finish()
+            final = root / f"gen-{stamp}"
+            os.replace(tmp, final)
+            cur_tmp = root / "CURRENT.tmp"
+            cur_tmp.write_text(final.name)
+            with open(cur_tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(cur_tmp, root / "CURRENT")
+        except BaseException:
+            builder.abort()
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        for old in root.glob("gen-*"):
+            if old.name != final.name and not old.name.endswith(".tmp"):
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _bump(con: sqlite3.Connection, action: str, count: int) -> None:
+    con.execute(
+        "INSERT INTO meta(key, value) VALUES ('write_seq', '1') "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )
+    con.execute("INSERT INTO audit(at, action, count, detail) VALUES (?, ?, ?, '')", (_now(), action, count))
+
+
+class _Builder:
+    """Accumulates cases for a new generation (used through ``EmbeddedBackend.building``)."""
+
+    def __init__(self, gen: Path, manifest: IndexManifest):
+        self.gen = gen
+        self.manifest = manifest
+        self.con = _connect(gen / "cases.sqlite")
+        self.con.executescript(_SCHEMA)
+        self.con.execute("BEGIN")
+        self.vocab: dict[str, int] = {}
+        self.rows, self.cols, self.vals = array("i"), array("i"), array("f")
+        self.lens = array("f")
+        self.ids: list[str] = []
+        self.seen: set[str] = set()
+        self.vectors: list[np.ndarray] = []
+        self.artifacts: dict[str, bytes] = {}
+        self.dates: list[str] = []
+
+    def upsert(self, cases: Iterable[IndexedCase]) -> WriteReport:
+        report = WriteReport()
+        dim = self.manifest.dim
+        for c in cases:
+            cid = c.record.id
+            if cid in self.seen:
+                report.failed[cid] = "duplicate id in corpus (first occurrence kept)"
+                continue
+            if dim and (c.vector is None or np.asarray(c.vector).size != dim):
+                report.failed[cid] = f"vector missing or not {dim}-dimensional"
+                continue
+            self.seen.add(cid)
+            pos = len(self.ids)
+            self.ids.append(cid)
+            counts: dict[int, int] = {}
+            for t in c.tokens:
+                tid = self.vocab.get(t)
+                if tid is None:
+                    tid = self.vocab[t] = len(self.vocab)
+                counts[tid] = counts.get(tid, 0) + 1
+            self.rows.extend(counts.keys())
+            self.cols.extend([pos] * len(counts))
+            self.vals.extend(counts.values())
+            self.lens.append(float(len(c.tokens)))
+            if dim:
+                self.vectors.append(np.asarray(c.vector, dtype=np.float32).reshape(-1))
+            if c.record.judgment_date:
+                self.dates.append(c.record.judgment_date)
+            v = _row_values(c)
+            self.con.execute(
+                "INSERT INTO cases(id, base_pos, record, tokens, vector, court_level, province, tier, year,"
+                " charges, charge_groups) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+                (v[0], pos, v[1], v[2], *v[4:]),
+            )
+            report.written += 1
+        return report
+
+    def put_artifact(self, name: str, data: bytes) -> None:
+        self.artifacts[name] = data
+
+    def finish(self) -> None:
+        import faiss
+
+        n = len(self.ids)
+        tf = sp.csr_matrix(
+            (
+                np.frombuffer(self.vals, np.float32),
+                (np.frombuffer(self.rows, np.int32), np.frombuffer(self.cols, np.int32)),
+            ),
+            shape=(len(self.vocab), n),
+        )
+        tf.sum_duplicates()
+        tf.sort_indices()
+        np.savez(
+            self.gen / "bm25.npz",
+            data=tf.data,
+            indices=tf.indices,
+            indptr=tf.indptr,
+            shape=np.array(tf.shape),
+            doc_len=np.frombuffer(self.lens, np.float32),
+            ids=np.array(self.ids, dtype=str),
+        )
+        (self.gen / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
+        if self.manifest.dim:
+            index = faiss.IndexFlatIP(self.manifest.dim)
+            if self.vectors:
+                index.add(np.vstack(self.vectors))
+            faiss.write_index(index, str(self.gen / "vectors.faiss"))
+        for name, data in self.artifacts.items():
+            self.con.execute("INSERT OR REPLACE INTO artifacts(name, data) VALUES (?, ?)", (name, data))
+        self.con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('write_seq', '0')")
+        self.con.execute(
+            "INSERT INTO audit(at, action, count, detail) VALUES (?, 'build', ?, ?)",
+            (_now(), n, self.manifest.corpus.get("name", "")),
+        )
+        self.con.execute("COMMIT")
+        self.con.close()
+        now = _now()
+        corpus = dict(self.manifest.corpus)
+        if self.dates:
+            corpus.update(date_from=min(self.dates), date_to=max(self.dates))
+        self.manifest = self.manifest.model_copy(update={"doc_count": n, "updated_at": now, "corpus": corpus})
+        (self.gen / "manifest.json").write_text(self.manifest.model_dump_json(indent=2), encoding="utf-8")
+
+    def abort(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.con.close()
