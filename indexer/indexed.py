@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from leian.corpora.record import CaseRecord
 from pydantic import BaseModel, ConfigDict
+
+from leian.corpora.record import CaseRecord
 
 
 class IndexedCase(BaseModel):

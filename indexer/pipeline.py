@@ -34,7 +34,7 @@ def prepare(
     """Extract, tokenise and (when an embedder is given) embed, in batches."""
     it = iter(records)
     while batch := list(islice(it, batch_size)):
-        recs = batch if already_extracted else [extract(r) for r in batch]
+        recs = batch if already_extracted else [_extract_keeping_sections(r) for r in batch]
         tokens = [tokenizer.tokenize(search_text(r)) for r in recs]
         vectors = embedder.embed_documents([embed_text(r) for r in recs]) if embedder is not None else None
         for i, r in enumerate(recs):
@@ -47,3 +47,14 @@ def embed_text(record: CaseRecord) -> str:
     from leian.indexer.embed import document_text
 
     return document_text(record)
+
+
+def _extract_keeping_sections(record: CaseRecord) -> CaseRecord:
+    """Extract fields; sections the corpus itself supplies (e.g. LeCaRD's 基本案情) win over the
+    splitter's guess, since they are what the corpus's own queries were cut from."""
+    given = record.sections
+    out = extract(record)
+    if any(given.model_dump().values()):
+        merged = {k: v or getattr(out.sections, k) for k, v in given.model_dump().items()}
+        out = out.model_copy(update={"sections": type(given)(**merged)})
+    return out

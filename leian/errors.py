@@ -77,3 +77,9 @@ class BackendError(LeianError):
 
 class Unauthorized(LeianError):
     code = "unauthorized"
+
+
+class VerificationFailed(InvalidInput):
+    """A saved report does not match its content hash, or its rendering was changed (tampered)."""
+
+    code = "verification_failed"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from leian.corpora.record import COURT_LEVELS, TIERS, CaseRecord, CourtLevel, Sentence, Tier
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from leian.corpora.record import COURT_LEVELS, TIERS, CaseRecord, CourtLevel, Sentence, Tier
 from leian.errors import InvalidInput
 
 MAX_FACTS_CHARS = 200_000  # a long judgment is ~20k chars; 1 MB of text is an error, not a query

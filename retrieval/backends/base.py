@@ -11,10 +11,11 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+from pydantic import BaseModel, Field
+
 from leian.corpora.record import CaseRecord
 from leian.indexer.indexed import IndexedCase
 from leian.retrieval.models import Filters
-from pydantic import BaseModel, Field
 
 __all__ = ["Backend", "IndexManifest", "IndexedCase", "Scored", "WriteReport", "filter_fields", "matches"]
 
@@ -79,6 +80,7 @@ class IndexManifest(BaseModel):
     snapshot: str  # changes on every write; printed in reports (平台: index snapshot)
     tokenizer: str  # Tokenizer.fingerprint
     model: str | None = None  # embedding model name (None: embeddings off)
+    model_path: str | None = None  # the local model directory, when not the built-in default
     model_fingerprint: str | None = None
     dim: int | None = None
     doc_count: int = 0

@@ -30,13 +30,16 @@ import shutil
 import sqlite3
 import threading
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+
 from leian.corpora.record import CaseRecord
+from leian.errors import IndexCorrupt, IndexIncompatible, IndexMissing, InvalidInput
 from leian.retrieval.backends.base import (
     FORMAT_VERSION,
     IndexedCase,
@@ -46,8 +49,6 @@ from leian.retrieval.backends.base import (
     filter_fields,
 )
 from leian.retrieval.models import Filters
-
-from leian.errors import IndexCorrupt, IndexIncompatible, IndexMissing, InvalidInput
 
 K1, B = 1.2, 0.75  # Elasticsearch's defaults, so both backends score alike
 
@@ -364,22 +365,25 @@ class EmbeddedBackend:
             mask &= keep
         return mask
 
-    def bm25_scores(self, st: _State, terms: list[str]) -> np.ndarray:
-        """BM25 (Lucene idf, k1 1.2, b 0.75) of every position; live statistics only."""
+    def bm25_scores(self, st: _State, terms: list[str] | dict[str, float]) -> np.ndarray:
+        """BM25 (Lucene idf, k1 1.2, b 0.75) of every position; live statistics only.
+
+        ``terms`` is a list (a repeated term counts again) or a mapping term -> query weight."""
         scores = np.zeros(st.n, dtype=np.float32)
         if not terms or st.n_live == 0:
             return scores
+        weights = Counter(terms) if isinstance(terms, list) else terms
         nb = st.base.tf.shape[1]
         lens = np.concatenate([st.base.doc_len, st.delta.doc_len])
         norm = (K1 * (1 - B + B * lens / st.avgdl)).astype(np.float32)
-        for term in terms:
+        for term, weight in weights.items():
             tb, td = st.base.vocab.get(term), st.delta.vocab.get(term)
             df = (st.df_base[tb] if tb is not None else 0.0) + (
                 st.delta.tf.indptr[td + 1] - st.delta.tf.indptr[td] if td is not None else 0.0
             )
             if df <= 0:
                 continue
-            idf = np.log1p((st.n_live - df + 0.5) / (df + 0.5))
+            idf = weight * np.log1p((st.n_live - df + 0.5) / (df + 0.5))
             for seg, col, offset in ((st.base, tb, 0), (st.delta, td, nb)):
                 if col is None:
                     continue
@@ -400,7 +404,11 @@ class EmbeddedBackend:
         return [(st.ids[p], float(scores[p])) for p in order[:k]]
 
     def lexical(
-        self, terms: list[str], filters: Filters | None, k: int, ids: list[str] | None = None
+        self,
+        terms: list[str] | dict[str, float],
+        filters: Filters | None,
+        k: int,
+        ids: list[str] | None = None,
     ) -> list[Scored]:
         st = self._fresh()
         scores = self.bm25_scores(st, terms)

@@ -1,0 +1,90 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+Resources (the searcher, the report store, the batch job runner) are opened in ``lifespan`` and
+closed when the server stops. Everything under ``/v1`` needs an API key unless auth was disabled
+explicitly; ``/healthz``, the web page and its static files are public.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from leian import __version__
+from leian.api import errors
+from leian.api.jobs import BatchJobs
+from leian.api.middleware import BodyLimitMiddleware
+from leian.api.routers import batches, cases, documents, reports, search, service, text, web
+from leian.api.settings import Settings
+from leian.api.store import ReportStore
+
+log = logging.getLogger("leian.api")
+
+# Endpoints that take many judgments (or an uploaded file) at once get the bulk body limit.
+_BULK_PATHS = ("/v1/documents", "/v1/batches", "/v1/extract-text")
+
+DESCRIPTION = """\
+类案检索 — similar-case retrieval for Chinese criminal judgments, and 类案检索报告 (SPC 法发〔2020〕24号).
+
+Authentication: send one of the service's API keys in the `X-API-Key` header.
+Errors: always `{"error": {"code": "...", "message": "..."}}` with the HTTP status
+(400 malformed body, 401 bad key, 404 unknown id, 413 body too large, 422 invalid input,
+503 backend unavailable).
+"""
+
+
+def create_app(settings: Settings, searcher=None, es_options=None) -> FastAPI:
+    """The app for ``settings``. ``searcher`` (an open one) is used instead of opening ``settings.index``
+    — the app then leaves closing it to the caller; ``es_options`` gives full Elasticsearch connection
+    options (auth, TLS) beyond ``settings.es_url``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from leian.api.deps import open_searcher
+
+        if settings.auth_disabled:
+            log.warning("API authentication is DISABLED (--no-auth): use only on a trusted machine")
+        own = searcher is None
+        s = open_searcher(settings, es_options) if own else searcher
+        data_dir = settings.resolved_data_dir()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        app.state.settings = settings
+        app.state.searcher = s
+        app.state.reports = ReportStore(data_dir / "reports.sqlite")
+        app.state.jobs = BatchJobs(data_dir / "batches", s, workers=settings.batch_workers)
+        resumed = app.state.jobs.resume_unfinished()
+        if resumed:
+            log.info("resuming %d unfinished batch job(s)", resumed)
+        log.info("leian %s serving index %s (%s backend), data in %s", __version__, settings.index,
+                 settings.backend.value, data_dir)  # fmt: skip
+        try:
+            yield
+        finally:
+            app.state.jobs.shutdown()
+            app.state.reports.close()
+            if own:
+                s.close()
+
+    app = FastAPI(
+        title="leian 类案检索 API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # FastAPI's Swagger UI loads from a CDN; /docs is our self-contained page
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    errors.install(app)
+
+    def limit_for(method: str, path: str) -> int:
+        return settings.max_bulk_body_bytes if path.startswith(_BULK_PATHS) else settings.max_body_bytes
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    for module in (search, reports, cases, documents, batches, service, text, web):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(packages=[("leian.api", "static")]), name="static")
+    return app

@@ -1,0 +1,50 @@
+"""Argument groups and helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from contextlib import contextmanager
+
+
+def add_backend_arguments(p: argparse.ArgumentParser, index_required: bool = True) -> None:
+    g = p.add_argument_group("index")
+    g.add_argument(
+        "--index",
+        required=index_required and not os.environ.get("LEIAN_INDEX"),
+        default=os.environ.get("LEIAN_INDEX"),
+        help="embedded: index directory; elasticsearch: index (alias) name [env LEIAN_INDEX]",
+    )
+    g.add_argument(
+        "--backend",
+        default=os.environ.get("LEIAN_BACKEND", "embedded"),
+        choices=["embedded", "elasticsearch"],
+        help="where the index lives (default: embedded)",
+    )
+    try:
+        from leian.api.commands._es_args import add_es_arguments
+    except ImportError:  # pragma: no cover - the ES options module is part of the package
+        return
+    add_es_arguments(p)
+
+
+def es_options(args: argparse.Namespace):
+    if getattr(args, "backend", "embedded") != "elasticsearch":
+        return None
+    from leian.api.commands._es_args import es_options_from_args
+
+    return es_options_from_args(args)
+
+
+@contextmanager
+def progress(total: int | None, desc: str, unit: str = "doc"):
+    """A tqdm bar on stderr (quiet when stderr is not a terminal and LEIAN_PROGRESS=0)."""
+    from tqdm import tqdm
+
+    disable = os.environ.get("LEIAN_PROGRESS") == "0"
+    bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=disable, dynamic_ncols=True)
+    try:
+        yield bar.update
+    finally:
+        bar.close()

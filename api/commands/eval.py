@@ -1,0 +1,139 @@
+"""`leian eval`: retrieval quality on LeCaRD, protocols A, B and C (see leian.retrieval.evaluate).
+
+Each query's facts (``q``) go to the searcher; its charges (``crime``) are labels and never do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TYPE_CHECKING, TextIO
+
+from leian.api.commands._common import add_backend_arguments, es_options, progress
+
+if TYPE_CHECKING:
+    from leian.retrieval.evaluate import EvalReport
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_backend_arguments(p, index_required=False)
+    p.add_argument(
+        "--run",
+        metavar="FILE",
+        help="score a TREC run file instead of searching (qid Q0 docid rank score tag; "
+        "A and B restrict it to the candidates, C drops the query's own judgment)",
+    )
+    p.add_argument(
+        "--data", required=True, help="LeCaRD folder with queries/qrels/pools.{split}.* (e.g. data/lecard)"
+    )
+    p.add_argument("--split", default="dev", help="which files to read: *.{split}.* (default: dev)")
+    p.add_argument("--protocols", default="A,B,C", help="comma-separated, of A, B, C (default: A,B,C)")
+    p.add_argument("--per-query", action="store_true", help="also print every query's numbers")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("--model", help="embedding model directory (default: the one the index was built with)")
+    p.add_argument(
+        "--config", nargs="*", default=[], metavar="KEY=VALUE", help="ranking settings (SearchConfig fields)"
+    )
+    p.add_argument("--limit", type=int, help="only the first N queries (a quick check; not comparable)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from leian import __version__
+    from leian.api.commands.search import parse_config
+    from leian.corpora.lecard import load_lecard
+    from leian.errors import InvalidInput
+    from leian.retrieval.evaluate import (
+        EvalReport,
+        collect_runs,
+        evaluate_split,
+        parse_protocols,
+        read_trec_run,
+    )
+    from leian.retrieval.search import open_searcher
+
+    protocols = parse_protocols(args.protocols)
+    if bool(args.run) == bool(args.index):
+        raise InvalidInput(
+            "give either --index (search it) or --run FILE (score a saved run), not both or neither"
+        )
+    config = parse_config(args.config)
+    split = load_lecard(args.data, args.split)  # read the labels before paying for a model load
+    if args.limit is not None:
+        split = split.head(args.limit)
+    t0 = time.perf_counter()
+    if args.run:
+        run_file = read_trec_run(args.run)
+        absent = [qid for qid in split.query_ids() if qid not in run_file]
+        if absent:
+            print(
+                f"leian eval: note: {args.run} has no results for {len(absent)} of the {len(split.queries)} "
+                f"queries (e.g. {', '.join(absent[:3])}); they score 0",
+                file=sys.stderr,
+            )
+        runs = dict.fromkeys(protocols, run_file)
+        source, used = {"run": args.run}, {}
+    else:
+        searcher = open_searcher(
+            args.backend, args.index, es_options=es_options(args), config=config, model=args.model
+        )
+        with progress(len(split.queries), f"eval {'/'.join(protocols)}", unit="query") as advance:
+            runs = collect_runs(searcher.rank, split, protocols, advance)
+        source = {"index": args.index, "backend": args.backend, "config": " ".join(args.config) or "default"}
+        used = searcher.config.model_dump()
+    seconds = time.perf_counter() - t0
+    report = EvalReport(
+        split=split.name,
+        data_dir=split.data_dir,
+        n_queries=len(split.queries),
+        setup={
+            "leian": __version__,
+            **source,
+            "seconds": round(seconds, 1),
+            "ms_per_query_per_protocol": round(
+                1000 * seconds / max(1, len(split.queries) * len(protocols)), 1
+            ),
+        },
+        config=used,
+        results=evaluate_split(split, runs, per_query=args.per_query),
+    )
+    if args.format == "json":
+        sys.stdout.write(report.model_dump_json(indent=2, exclude_none=True) + "\n")
+    else:
+        types = {q.id: q.query_type for q in split.queries}
+        write_table(report, sys.stdout, types if args.per_query else None)
+    return 0
+
+
+def write_table(report: EvalReport, out: TextIO, query_types: dict[str, str] | None = None) -> None:
+    """The summary (one row per protocol) and, given ``query_types``, one row per query."""
+    from leian.retrieval.evaluate import PROTOCOL_METRICS, Protocol
+
+    setup = report.setup
+    what = (
+        f"run {setup['run']}"
+        if "run" in setup
+        else f"index {setup.get('index')} ({setup.get('backend')}); config {setup.get('config')}"
+    )
+    out.write(
+        f"LeCaRD {report.split}: {report.n_queries} queries ({report.data_dir}); {what}; {setup.get('seconds')} s\n"
+    )
+    columns = list(dict.fromkeys(m for p in Protocol for m in PROTOCOL_METRICS[p]))
+    out.write(f"{'protocol':<9}" + "".join(f"{c:>11}" for c in columns) + "  what\n")
+    for r in report.results:
+        cells = "".join(f"{r.metrics[c]:>11.4f}" if c in r.metrics else f"{'-':>11}" for c in columns)
+        out.write(f"{r.protocol.value:<9}{cells}  {r.description}\n")
+    for r in report.results:
+        for qtype, means in (r.by_query_type or {}).items():
+            cells = "".join(f"{means[c]:>11.4f}" if c in means else f"{'-':>11}" for c in columns)
+            out.write(f"{'':<3}{r.protocol.value:<6}{cells}  {qtype} queries only (n={int(means['n'])})\n")
+    if query_types is None:
+        return
+    heads = [(r, m) for r in report.results for m in PROTOCOL_METRICS[r.protocol]]
+    out.write(
+        "\n" + f"{'query':<8}{'type':<15}" + "".join(f"{f'{r.protocol.value}.{m}':>13}" for r, m in heads)
+    )
+    out.write("\n")
+    for qid, qtype in query_types.items():
+        cells = "".join(f"{r.per_query[qid][m]:>13.4f}" for r, m in heads)
+        out.write(f"{qid:<8}{qtype:<15}{cells}\n")

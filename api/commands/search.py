@@ -1,0 +1,144 @@
+"""`leian search`: the most similar decided cases for new facts (table, JSON or a TREC run)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from leian.api.commands._common import add_backend_arguments, es_options
+from leian.errors import CorpusReadError, InvalidInput
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    q = p.add_mutually_exclusive_group(required=True)
+    q.add_argument("--query", help="the facts of the new case")
+    q.add_argument("--queries", help="JSONL file: one {id, q[, source_doc_id, charges]} per line")
+    add_backend_arguments(p)
+    p.add_argument("--top", type=int, default=10, help="number of cases (trec: default the whole corpus)")
+    p.add_argument("--format", choices=["table", "json", "trec"], default="table")
+    p.add_argument("--charges", nargs="+", help="the new case's charges (default: predicted from the facts)")
+    p.add_argument("--court-level", nargs="+", choices=["最高", "高级", "中级", "基层"])
+    p.add_argument("--province", nargs="+")
+    p.add_argument("--year-from", type=int)
+    p.add_argument("--year-to", type=int)
+    p.add_argument("--tier", nargs="+", choices=["指导性案例", "典型案例", "参考性案例", "普通"])
+    p.add_argument(
+        "--charge-filter", nargs="+", metavar="CHARGE", help="only cases with one of these charges"
+    )
+    p.add_argument("--model", help="embedding model directory (default: the one the index was built with)")
+    p.add_argument(
+        "--config", nargs="*", default=[], metavar="KEY=VALUE", help="ranking settings (SearchConfig)"
+    )
+    p.add_argument("--run-tag", default="leian", help="trec: the run tag column")
+
+
+def parse_config(pairs: list[str]):
+    from leian.retrieval.search import SearchConfig
+
+    values = {}
+    for pair in pairs:
+        key, sep, val = pair.partition("=")
+        if not sep or key not in SearchConfig.model_fields:
+            valid = ", ".join(SearchConfig.model_fields)
+            raise InvalidInput(f"bad --config {pair!r}: use KEY=VALUE with KEY one of {valid}")
+        values[key] = val
+    try:
+        return SearchConfig.model_validate(values)
+    except ValueError as e:
+        raise InvalidInput(f"bad --config value: {str(e).splitlines()[-1]}") from None
+
+
+def _queries(args) -> list[dict]:
+    if args.query is not None:
+        return [{"id": "q", "q": args.query}]
+    out = []
+    try:
+        with open(args.queries, encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                    if not isinstance(obj, dict) or "q" not in obj:
+                        raise ValueError("needs an object with 'id' and 'q'")
+                except ValueError as e:
+                    print(f"leian search: {args.queries}:{n}: skipped: {e}", file=sys.stderr)
+                    continue
+                obj.setdefault("id", str(n))
+                out.append(obj)
+    except OSError as e:
+        raise CorpusReadError(f"cannot read queries: {e.strerror}", args.queries) from None
+    if not out:
+        raise InvalidInput(f"{args.queries}: no usable query lines")
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from leian.retrieval.models import Filters, Query
+    from leian.retrieval.search import open_searcher
+
+    try:
+        filters = Filters(
+            court_level=args.court_level,
+            province=args.province,
+            year_from=args.year_from,
+            year_to=args.year_to,
+            tier=args.tier,
+            charge=args.charge_filter,
+        )
+    except ValueError as e:
+        raise InvalidInput(f"bad filter: {str(e).splitlines()[-1]}") from None
+    queries = _queries(args)
+    searcher = open_searcher(
+        args.backend,
+        args.index,
+        es_options=es_options(args),
+        config=parse_config(args.config),
+        model=args.model,
+    )
+    top = args.top
+    if args.format == "trec" and "--top" not in sys.argv:
+        top = min(searcher.backend.count(), 1000)
+    out = sys.stdout
+    for obj in queries:
+        exclude = [str(obj["source_doc_id"])] if obj.get("source_doc_id") not in (None, "") else []
+        query = Query(
+            facts=str(obj["q"]),
+            charges=args.charges or obj.get("charges"),
+            filters=filters,
+            top_k=top,
+            exclude_ids=exclude,
+        )
+        if args.format == "trec":
+            for rank, (cid, score) in enumerate(searcher.rank(query), 1):
+                out.write(f"{obj['id']} Q0 {cid} {rank} {score:.6f} {args.run_tag}\n")
+            continue
+        res = searcher.search(query)
+        if args.format == "json":
+            data = res.model_dump(mode="json", exclude={"hits": {"__all__": {"record"}}})
+            data["query_id"] = obj["id"]
+            out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        else:
+            _table(obj["id"], res, out)
+    return 0
+
+
+def _table(qid, res, out) -> None:
+    pred = "、".join(f"{c.charge}({c.probability:.2f})" for c in res.charges_predicted) or "—"
+    out.write(f"# query {qid}  charges: {'、'.join(res.charges_used) or '—'}  predicted: {pred}\n")
+    for h in res.hits:
+        s = h.sentence
+        sent = ""
+        if s and s.kind:
+            sent = (
+                s.kind
+                + (f" {s.months}个月" if s.months else "")
+                + (f" 缓{s.probation_months}" if s.probation_months else "")
+            )
+        out.write(
+            f"{h.rank:>3}  {h.score:7.3f}  {h.id:<10} {h.case_number or '':<26} {h.judgment_date or '':<10} "
+            f"{'、'.join(h.charges):<16} {sent}\n"
+        )
+        if h.reasons:
+            out.write("       " + "；".join(h.reasons) + "\n")

@@ -1,0 +1,167 @@
+"""Batch report jobs for the API: the batch runner (``leian.retrieval.batch``) in background threads.
+
+Each job is a directory under ``<data_dir>/batches/<job id>/`` holding its input (``cases.jsonl``),
+its options and status (``job.json``) and the runner's output; so a job survives a restart of the
+service — unfinished jobs are picked up again at start-up and resume where they stopped.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import secrets
+import threading
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from leian.errors import InvalidInput, NotFound
+from leian.retrieval.batch import BatchProgress, BatchRunner, atomic_write, parse_cases
+from leian.retrieval.models import Filters
+
+log = logging.getLogger("leian.api")
+
+
+class JobSpec(BaseModel):
+    id: str
+    formats: list[str]
+    top_k: int
+    stats_k: int
+    requester: dict | None = None
+    filters: dict = Field(default_factory=dict)
+    created_at: str
+    status: str = "queued"
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    errors: dict[str, str] = Field(default_factory=dict)
+    finished_at: str | None = None
+    message: str | None = None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class BatchJobs:
+    def __init__(self, root: Path, searcher, workers: int = 1):
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.searcher = searcher
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="leian-batch")
+        self._jobs: dict[str, JobSpec] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def resume_unfinished(self) -> int:
+        """Re-queue jobs a previous process left queued or running (the runner skips finished cases)."""
+        n = 0
+        for spec_path in sorted(self.root.glob("*/job.json")):
+            try:
+                spec = JobSpec.model_validate_json(spec_path.read_bytes())
+            except (OSError, ValueError):
+                log.warning("unreadable batch job %s: skipped", spec_path)
+                continue
+            with self._lock:
+                self._jobs[spec.id] = spec
+            if spec.status in ("queued", "running", "interrupted"):
+                self._pool.submit(self._run, spec.id)
+                n += 1
+        return n
+
+    def shutdown(self) -> None:
+        self._stop.set()  # running jobs stop after their current case; marked "interrupted"
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- API -----------------------------------------------------------------------------------
+    def submit(self, cases_jsonl: str, total: int, formats: list[str], top_k: int, stats_k: int,
+               requester: dict | None, filters: dict) -> JobSpec:  # fmt: skip
+        job_id = f"b{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
+        spec = JobSpec(
+            id=job_id, formats=formats, top_k=top_k, stats_k=stats_k, requester=requester,
+            filters=filters, created_at=_now(), total=total,
+        )  # fmt: skip
+        d = self.root / job_id
+        d.mkdir(parents=True)
+        atomic_write(d / "cases.jsonl", cases_jsonl.encode("utf-8"))
+        self._save(spec)
+        self._pool.submit(self._run, job_id)
+        return spec
+
+    def get(self, job_id: str) -> JobSpec:
+        with self._lock:
+            spec = self._jobs.get(job_id)
+        if spec is None:
+            raise NotFound(f"no batch job with id {job_id!r}")
+        return spec.model_copy()
+
+    def zip_bytes(self, job_id: str) -> bytes:
+        spec = self.get(job_id)
+        if spec.status not in ("done", "failed"):
+            raise InvalidInput(
+                f"batch {job_id} is {spec.status} ({spec.done}/{spec.total} done); "
+                "download it when GET /v1/batches/{id} says done"
+            )
+        out = self.root / job_id / "out"
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+            for f in sorted(out.rglob("*")):
+                rel = f.relative_to(out)
+                if f.is_file() and not any(part.startswith(".") for part in rel.parts):
+                    z.write(f, f"{job_id}/{rel.as_posix()}")
+        return buf.getvalue()
+
+    # -- internals -----------------------------------------------------------------------------
+    def _save(self, spec: JobSpec) -> None:
+        with self._lock:
+            self._jobs[spec.id] = spec
+            data = spec.model_dump_json(indent=1).encode()
+        atomic_write(self.root / spec.id / "job.json", data)
+
+    def _update(self, job_id: str, **changes) -> None:
+        with self._lock:
+            spec = self._jobs[job_id].model_copy(update=changes)
+        self._save(spec)
+
+    def _run(self, job_id: str) -> None:
+        spec = self.get(job_id)
+        d = self.root / job_id
+        try:
+            cases, problems = parse_cases((d / "cases.jsonl").read_text("utf-8").splitlines(), source="cases")
+            runner = BatchRunner(
+                self.searcher,
+                d / "out",
+                formats=spec.formats,
+                top_k=spec.top_k,
+                stats_k=spec.stats_k,
+                requester=spec.requester,
+                filters=Filters(**spec.filters),
+            )
+            self._update(job_id, status="running", message=None)
+
+            def progress(p: BatchProgress) -> None:
+                self._update(job_id, done=p.done, failed=p.failed, total=p.total)
+
+            summary = runner.run(cases, problems, stop=self._stop, on_progress=progress)
+            if summary.stopped_early:
+                self._update(
+                    job_id, status="interrupted", message="the service stopped; resumes at next start"
+                )
+                return
+            status = "done" if summary.ok else "failed"
+            self._update(
+                job_id, status=status, errors=summary.errors, finished_at=_now(),
+                message=f"{summary.ok} report(s) written, {summary.failed} failed",
+            )  # fmt: skip
+        except Exception as e:  # the job fails visibly, with the reason; the service stays up
+            log.exception("batch job %s failed", job_id)
+            self._update(job_id, status="failed", finished_at=_now(), message=f"{type(e).__name__}: {e}")
+
+
+def cases_to_jsonl(cases: list[dict]) -> str:
+    return "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases)

@@ -1,0 +1,82 @@
+"""Batch report jobs: POST /v1/batches, GET /v1/batches/{id}, GET /v1/batches/{id}/download."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import Response
+
+from leian.api.deps import ApiKey, JobsDep, SettingsDep
+from leian.api.jobs import JobSpec, cases_to_jsonl
+from leian.api.schemas import BatchIn, BatchOut
+from leian.api.validate import check_request
+from leian.errors import InvalidInput
+
+router = APIRouter(prefix="/v1", tags=["batches"])
+
+JobId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+def _out(spec: JobSpec) -> BatchOut:
+    return BatchOut(
+        id=spec.id,
+        status=spec.status,
+        total=spec.total,
+        done=spec.done,
+        failed=spec.failed,
+        errors=spec.errors,
+        formats=spec.formats,
+        created_at=spec.created_at,
+        finished_at=spec.finished_at,
+        message=spec.message,
+        download=f"/v1/batches/{spec.id}/download" if spec.status in ("done", "failed") else None,
+    )
+
+
+@router.post("/batches", response_model=BatchOut, status_code=202, summary="start a batch of reports")
+def create_batch(body: BatchIn, jobs: JobsDep, settings: SettingsDep, _key: ApiKey) -> BatchOut:
+    if len(body.cases) > settings.max_batch_cases:
+        raise InvalidInput(
+            f"{len(body.cases):,} cases in one batch; the limit is {settings.max_batch_cases:,}. Split the batch."
+        )
+    from leian.retrieval.sentencing import ProposedSentence
+
+    # Everything is validated before the job is queued, so a bad case is a 422 now, not a failure later.
+    check_request(None, body.filters)
+    for c in body.cases:
+        check_request(c.charges, body.filters)
+        if c.proposed_sentence is not None:
+            try:
+                ProposedSentence.model_validate(c.proposed_sentence.model_dump())
+            except InvalidInput as e:
+                raise InvalidInput(f"case {c.id!r}: proposed_sentence: {e.message}") from None
+    spec = jobs.submit(
+        cases_to_jsonl([c.model_dump(exclude_none=True) for c in body.cases]),
+        total=len(body.cases),
+        formats=list(body.formats),
+        top_k=body.top_k,
+        stats_k=body.stats_k,
+        requester=body.requester.to_report() if body.requester else None,
+        filters=body.filters.model_dump(),
+    )
+    return _out(spec)
+
+
+@router.get("/batches/{job_id}", response_model=BatchOut, summary="progress of a batch")
+def get_batch(job_id: JobId, jobs: JobsDep, _key: ApiKey) -> BatchOut:
+    return _out(jobs.get(job_id))
+
+
+@router.get(
+    "/batches/{job_id}/download",
+    summary="the reports of a finished batch and its summary.csv, as a zip",
+    responses={200: {"content": {"application/zip": {}}}},
+)
+def download_batch(job_id: JobId, jobs: JobsDep, _key: ApiKey) -> Response:
+    data = jobs.zip_bytes(job_id)
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="leian-batch-{job_id}.zip"'},
+    )

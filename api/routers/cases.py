@@ -1,0 +1,23 @@
+"""GET /v1/cases/{id}: one indexed judgment with everything extracted from it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from leian.api.deps import ApiKey, SearcherDep
+from leian.corpora.record import CaseRecord
+from leian.errors import NotFound
+
+router = APIRouter(prefix="/v1", tags=["cases"])
+
+
+@router.get("/cases/{case_id}", response_model=CaseRecord, summary="the full record of one case")
+def get_case(
+    case_id: Annotated[str, Path(min_length=1, max_length=200)], searcher: SearcherDep, _key: ApiKey
+):
+    found = searcher.get([case_id])
+    if case_id not in found:
+        raise NotFound(f"no case with id {case_id!r} in this index")
+    return found[case_id]

@@ -1,0 +1,78 @@
+"""POST /v1/reports (make and store a 类案检索报告) and GET /v1/reports/{id}?format=… (render it)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+
+from leian.api.deps import ApiKey, ReportsDep, SearcherDep
+from leian.api.schemas import Format, ReportIn
+from leian.api.validate import check_request
+from leian.retrieval.batch import MEDIA_TYPES, render
+
+router = APIRouter(prefix="/v1", tags=["reports"])
+
+ReportId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+@router.post(
+    "/reports",
+    status_code=201,
+    summary="make a 类案检索报告 for a new case (stored; fetch renderings with GET /v1/reports/{id})",
+    response_description="the report as JSON (its canonical form: the SHA-256 is over this content)",
+    responses={201: {"content": {"application/json": {}}}},
+)
+def create_report(body: ReportIn, searcher: SearcherDep, store: ReportsDep, key: ApiKey) -> Response:
+    from leian.retrieval.report import Requester, build_report
+    from leian.retrieval.sentencing import ProposedSentence
+
+    check_request(body.charges, body.filters)
+    proposed = (
+        ProposedSentence.model_validate(body.proposed_sentence.model_dump())
+        if body.proposed_sentence
+        else None
+    )
+    requester = Requester.model_validate(body.requester.to_report()) if body.requester else None
+    report = build_report(
+        searcher, body.to_query(), requester, proposed, top_k=body.top_k, stats_k=body.stats_k
+    )
+    data = render(report, "json")
+    # Only a short hint of the key is kept (which client asked), never the key itself.
+    store.put(report.id, report.sha256, data.decode("utf-8"), key_hint=key[:4] + "…" if key else None)
+    base = f"/v1/reports/{report.id}"
+    return Response(
+        data,
+        status_code=201,
+        media_type=MEDIA_TYPES["json"],
+        headers={
+            "Location": base,
+            "Link": ", ".join(
+                f'<{base}?format={f}>; rel="alternate"; type="{MEDIA_TYPES[f].split(";")[0]}"'
+                for f in ("md", "html", "docx")
+            ),  # fmt: skip
+        },
+    )
+
+
+@router.get(
+    "/reports/{report_id}",
+    summary="a stored report, rendered as json, md, html or docx",
+    responses={200: {"content": {t.split(";")[0]: {} for t in MEDIA_TYPES.values()}}},
+)
+def get_report(
+    report_id: ReportId, store: ReportsDep, _key: ApiKey, format: Annotated[Format, Query()] = "json"
+) -> Response:
+    body = store.get(report_id)
+    if format == "json":
+        return Response(body.encode("utf-8"), media_type=MEDIA_TYPES["json"])
+    from leian.retrieval.report import load_report
+
+    data = render(load_report(body), format)
+    headers = {}
+    if format == "docx":
+        headers["Content-Disposition"] = f'attachment; filename="leian-report-{report_id}.docx"'
+    elif format == "md":
+        headers["Content-Disposition"] = f'inline; filename="leian-report-{report_id}.md"'
+    return Response(data, media_type=MEDIA_TYPES[format], headers=headers)

