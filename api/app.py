@@ -18,10 +18,24 @@ from leian.api import errors
 from leian.api.jobs import BatchJobs
 from leian.api.middleware import BodyLimitMiddleware
 from leian.api.routers import batches, cases, documents, reports, search, service, text, web
+from leian.api.schemas import ErrorOut
 from leian.api.settings import Settings
 from leian.api.store import ReportStore
 
 log = logging.getLogger("leian.api")
+
+# Documented on every API operation (OpenAPI); the body is always ErrorOut.
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in (
+        (400, "malformed body (not JSON, not UTF-8)"),
+        (401, "missing or invalid X-API-Key"),
+        (404, "unknown id"),
+        (413, "request body too large"),
+        (422, "invalid input (the message names the field and the fix)"),
+        (503, "search backend unavailable"),
+    )
+}
 
 # Endpoints that take many judgments (or an uploaded file) at once get the bulk body limit.
 _BULK_PATHS = ("/v1/documents", "/v1/batches", "/v1/extract-text")
@@ -84,7 +98,8 @@ def create_app(settings: Settings, searcher=None, es_options=None) -> FastAPI:
         return settings.max_bulk_body_bytes if path.startswith(_BULK_PATHS) else settings.max_body_bytes
 
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
-    for module in (search, reports, cases, documents, batches, service, text, web):
-        app.include_router(module.router)
+    for module in (search, reports, cases, documents, batches, service, text):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(web.router)
     app.mount("/static", StaticFiles(packages=[("leian.api", "static")]), name="static")
     return app

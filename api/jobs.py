@@ -19,7 +19,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from leian.errors import InvalidInput, NotFound
+from leian.api.errors import ApiError
+from leian.errors import NotFound
 from leian.retrieval.batch import BatchProgress, BatchRunner, atomic_write, parse_cases
 from leian.retrieval.models import Filters
 
@@ -103,9 +104,11 @@ class BatchJobs:
     def zip_bytes(self, job_id: str) -> bytes:
         spec = self.get(job_id)
         if spec.status not in ("done", "failed"):
-            raise InvalidInput(
+            raise ApiError(
+                409,
+                "not_ready",
                 f"batch {job_id} is {spec.status} ({spec.done}/{spec.total} done); "
-                "download it when GET /v1/batches/{id} says done"
+                "download it when GET /v1/batches/{id} says done",
             )
         out = self.root / job_id / "out"
         buf = io.BytesIO()

@@ -355,6 +355,17 @@ class BatchOut(BaseModel):
     download: str | None = None
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["invalid_input"])
+    message: str = Field(examples=["facts is empty: paste the facts of the new case (经审理查明…)"])
+
+
+class ErrorOut(BaseModel):
+    """Every error response: ``{"error": {"code", "message"}}``."""
+
+    error: ErrorDetail
+
+
 class HealthOut(BaseModel):
     status: Literal["ok", "unavailable"]
     backend: str

@@ -473,10 +473,11 @@ class Embedder:
                 progress(len(part))
         return out
 
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_queries(self, texts: Sequence[str], use_cache: bool = False) -> np.ndarray:
         """(n, dim) vectors for query texts (the model's query prompt, e.g. ``query: ``); long
-        queries are chunked like documents. Queries are never written to the cache."""
-        return self._embed(texts, self.query_prompt, use_cache=False, progress=None, group=256)
+        queries are chunked like documents. Queries reach the cache only with ``use_cache=True``
+        (evaluation re-running fixed queries): a service's user input is not kept on disk."""
+        return self._embed(texts, self.query_prompt, use_cache=use_cache, progress=None, group=256)
 
     def embed_documents(self, texts: Sequence[str], progress: ProgressFn | None = None,
                         group: int = 64) -> np.ndarray:  # fmt: skip

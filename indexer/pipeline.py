@@ -2,11 +2,17 @@
 
 This is the one place that decides which text is searched (the facts, as queries are facts) so the
 embedded and Elasticsearch backends and every query path agree.
+
+The text side (extraction + jieba) is pure Python and CPU-bound, so with ``workers > 1`` it runs in a
+pool of processes (spawned, not forked: the parent may hold torch threads); embedding stays in this
+process, where torch already uses every core.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 
 from leian.corpora.record import CaseRecord
@@ -22,34 +28,13 @@ def search_text(record: CaseRecord) -> str:
     return record.sections.facts or record.text
 
 
-def prepare(
-    records: Iterable[CaseRecord],
-    tokenizer: Tokenizer,
-    embedder=None,
-    *,
-    batch_size: int = 64,
-    already_extracted: bool = False,
-    on_progress: Progress | None = None,
-) -> Iterator[IndexedCase]:
-    """Extract, tokenise and (when an embedder is given) embed, in batches."""
-    it = iter(records)
-    while batch := list(islice(it, batch_size)):
-        recs = batch if already_extracted else [_extract_keeping_sections(r) for r in batch]
-        tokens = [tokenizer.tokenize(search_text(r)) for r in recs]
-        vectors = embedder.embed_documents([embed_text(r) for r in recs]) if embedder is not None else None
-        for i, r in enumerate(recs):
-            yield IndexedCase(record=r, tokens=tokens[i], vector=None if vectors is None else vectors[i])
-        if on_progress:
-            on_progress(len(recs))
-
-
 def embed_text(record: CaseRecord) -> str:
     from leian.indexer.embed import document_text
 
     return document_text(record)
 
 
-def _extract_keeping_sections(record: CaseRecord) -> CaseRecord:
+def extract_keeping_sections(record: CaseRecord) -> CaseRecord:
     """Extract fields; sections the corpus itself supplies (e.g. LeCaRD's 基本案情) win over the
     splitter's guess, since they are what the corpus's own queries were cut from."""
     given = record.sections
@@ -58,3 +43,78 @@ def _extract_keeping_sections(record: CaseRecord) -> CaseRecord:
         merged = {k: v or getattr(out.sections, k) for k, v in given.model_dump().items()}
         out = out.model_copy(update={"sections": type(given)(**merged)})
     return out
+
+
+def default_workers() -> int:
+    return max(1, min(4, len(os.sched_getaffinity(0))))
+
+
+_worker_tokenizer: Tokenizer | None = None
+
+
+def _worker_init(engine: str) -> None:
+    global _worker_tokenizer
+    _worker_tokenizer = Tokenizer(engine)
+
+
+def _text_side(batch: list[CaseRecord], extracted: bool, tokenizer: Tokenizer | None = None):
+    tok = tokenizer or _worker_tokenizer
+    recs = batch if extracted else [extract_keeping_sections(r) for r in batch]
+    return recs, [tok.tokenize(search_text(r)) for r in recs]
+
+
+def _batches(records: Iterable[CaseRecord], size: int) -> Iterator[list[CaseRecord]]:
+    it = iter(records)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def prepare(
+    records: Iterable[CaseRecord],
+    tokenizer: Tokenizer,
+    embedder=None,
+    *,
+    batch_size: int = 64,
+    already_extracted: bool = False,
+    workers: int = 1,
+    on_progress: Progress | None = None,
+) -> Iterator[IndexedCase]:
+    """Extract, tokenise and (when an embedder is given) embed, in batches, in corpus order."""
+    if workers > 1:
+        import multiprocessing as mp
+
+        pool = ProcessPoolExecutor(
+            workers,
+            mp_context=mp.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(tokenizer.engine,),
+        )
+        # bounded look-ahead: at most 2 batches per worker in flight, so memory stays flat
+        texts = _ordered(pool, _batches(records, batch_size), already_extracted, ahead=2 * workers)
+    else:
+        pool = None
+        texts = (_text_side(b, already_extracted, tokenizer) for b in _batches(records, batch_size))
+    try:
+        for recs, tokens in texts:
+            vectors = (
+                embedder.embed_documents([embed_text(r) for r in recs]) if embedder is not None else None
+            )
+            for i, r in enumerate(recs):
+                yield IndexedCase(record=r, tokens=tokens[i], vector=None if vectors is None else vectors[i])
+            if on_progress:
+                on_progress(len(recs))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _ordered(pool: ProcessPoolExecutor, batches: Iterator[list[CaseRecord]], extracted: bool, ahead: int):
+    from collections import deque
+
+    pending: deque = deque()
+    for batch in batches:
+        pending.append(pool.submit(_text_side, batch, extracted))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from leian.corpora.dictionaries import charge_group
 from leian.errors import CorpusReadError
 from leian.indexer.charge_model import ChargeModel
-from leian.indexer.pipeline import prepare
+from leian.indexer.pipeline import default_workers, prepare
 from leian.indexer.tokenize import Tokenizer
 from leian.retrieval.backends import build_backend, new_manifest, open_backend
 from leian.retrieval.search import CHARGE_MODEL_ARTIFACT, check_compatible
@@ -59,6 +59,7 @@ class IndexJob(BaseModel):
     embedding_cache: str | None = None
     limit: int | None = None
     batch_size: int = 32
+    workers: int = Field(default_factory=lambda: default_workers())
     corpus_name: str | None = None
     on_problem: Callable[[str], None] = lambda msg: None
     progress: ProgressFactory | None = None
@@ -103,7 +104,14 @@ class IndexJob(BaseModel):
             self._bar("indexing") as tick,
         ):
             batch = []
-            for case in prepare(records, tokenizer, embedder, batch_size=self.batch_size, on_progress=tick):
+            for case in prepare(
+                records,
+                tokenizer,
+                embedder,
+                batch_size=self.batch_size,
+                workers=self.workers,
+                on_progress=tick,
+            ):
                 batch.append(case)
                 tokens.append(case.tokens)
                 labels.append(sorted({charge_group(c) for c in case.record.charges}))
@@ -138,7 +146,14 @@ class IndexJob(BaseModel):
         summary = IndexSummary(index=self.index)
         with self._bar("adding") as tick:
             batch = []
-            for case in prepare(records, tokenizer, embedder, batch_size=self.batch_size, on_progress=tick):
+            for case in prepare(
+                records,
+                tokenizer,
+                embedder,
+                batch_size=self.batch_size,
+                workers=self.workers,
+                on_progress=tick,
+            ):
                 batch.append(case)
                 if len(batch) >= 256:
                     self._write(be, batch, summary)

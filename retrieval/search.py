@@ -6,9 +6,9 @@ score = w_bm25·z(bm25) + w_dense·z(dense)                       (fusion; z ove
       + w_circ·|shared circumstances| / |query circumstances|  (自首, 累犯 … found in the facts)
       + w_amount·closeness of amounts on a log scale           (数额 bands)
 
-z-scores are taken over the candidate pool of the query (the union of both candidate lists), the
-same pool whether the whole corpus or a given candidate list is ranked, so a case gets the same score
-under every evaluation protocol. Ties are broken by case id. Every hit carries its component scores
+z-scores use the mean and spread of a fixed pool per query (the top ``candidates`` of each list),
+whatever the depth ranked or the candidate list re-ranked, so a case gets the same score under every
+evaluation protocol. Ties are broken by case id. Every hit carries its component scores
 and Chinese reasons.
 """
 
@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leian import PRODUCT, __version__
 from leian.corpora.dictionaries import canonical_charge, charge_article, charge_group
-from leian.corpora.record import CaseRecord, Sections
+from leian.corpora.record import CaseRecord
 from leian.errors import IndexIncompatible, InvalidInput
 from leian.indexer.charge_model import ChargeModel
 from leian.indexer.tokenize import Tokenizer
@@ -33,6 +33,9 @@ from leian.retrieval.backends.base import Backend, IndexManifest, Scored, WriteR
 from leian.retrieval.models import ChargePrediction, Highlight, Hit, Query, SearchResult
 
 CHARGE_MODEL_ARTIFACT = "charge_model"
+CONFIDENT = 0.3  # a predicted charge at least this likely is named in reasons and statutes
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_NUMBER = re.compile(r"[0-9.]+")
 
 
 class SearchConfig(BaseModel):
@@ -46,6 +49,8 @@ class SearchConfig(BaseModel):
     # query term weight = (count in the facts) ** query_tf_power: 0 counts each term once (long fact
     # texts repeat words), 1 is plain BM25 query term frequency
     query_tf_power: float = Field(default=0.0, ge=0.0, le=1.0)
+    # numbers in the facts (dates, weights, amounts) rarely recur verbatim in a similar case
+    query_numbers: bool = True
     candidates: int = Field(default=200, ge=10, le=5000)
     w_bm25: float = 0.75
     w_dense: float = 0.25
@@ -62,13 +67,14 @@ class SearchConfig(BaseModel):
         } | {"knn_weight": self.knn_weight}
 
 
-def _z(values: np.ndarray) -> np.ndarray:
-    if len(values) == 0:
-        return values
-    sd = float(values.std())
+def _z(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """z-scores of ``values`` with the mean and spread of ``reference`` (guarded: sd 0 -> 0)."""
+    if len(values) == 0 or len(reference) == 0:
+        return np.zeros_like(values)
+    sd = float(reference.std())
     if sd < 1e-9:
         return np.zeros_like(values)
-    return (values - values.mean()) / sd
+    return (values - reference.mean()) / sd
 
 
 def _general_part(statute: str) -> bool:
@@ -101,11 +107,11 @@ class Searcher:
 
     # ---------------------------------------------------------------- the pending case
     def analyse(self, facts: str) -> CaseRecord:
-        """The new case's elements from its facts: circumstances and amount (charges: ``predict_charges``)."""
-        from leian.indexer.extract import extract
+        """The new case's elements from its facts: candidate circumstances and the main amount
+        (charges: ``predict_charges``)."""
+        from leian.indexer.pending import analyse_facts
 
-        rec = CaseRecord(id="query", text=facts, sections=Sections(facts=facts))
-        return extract(rec)
+        return analyse_facts(facts)
 
     def predict_charges(self, facts: str, tokens: list[str] | None = None) -> list[ChargePrediction]:
         tokens = tokens if tokens is not None else self.tokenizer.tokenize(facts)
@@ -113,7 +119,8 @@ class Searcher:
 
     def _weighted_terms(self, tokens: list[str]) -> dict[str, float]:
         p = self.config.query_tf_power
-        return {t: float(n) ** p for t, n in Counter(tokens).items()}
+        keep_numbers = self.config.query_numbers
+        return {t: float(n) ** p for t, n in Counter(tokens).items() if keep_numbers or not _NUMBER.fullmatch(t)}
 
     def _lexical_top(self, tokens: list[str]) -> list[Scored]:
         terms = self._weighted_terms(tokens)
@@ -164,7 +171,8 @@ class Searcher:
         timings["tokenize"] = _ms(t0)
         filters = query.filters
         exclude = set(query.exclude_ids)
-        k_pool = max(cfg.candidates, query.top_k + len(exclude))
+        k_stat = cfg.candidates
+        k_pool = max(k_stat, query.top_k + len(exclude))
 
         t = time.perf_counter()
         lex = self.backend.lexical(terms, filters, k_pool) if cfg.use_bm25 else []
@@ -179,8 +187,12 @@ class Searcher:
             dense = self.backend.dense(qvec, filters, k_pool)
             timings["dense"] = _ms(t)
 
-        # the candidate pool: union of both lists (+ the ids to re-rank), scored on both sides
-        pool_ids = list(dict.fromkeys([i for i, _ in lex] + [i for i, _ in dense] + (restrict or [])))
+        # The normalisation pool is the top `candidates` of each list: fixed per query, so a case's
+        # score does not depend on how deep the caller ranks or which candidates it re-ranks.
+        stat_ids = list(dict.fromkeys([i for i, _ in lex[:k_stat]] + [i for i, _ in dense[:k_stat]]))
+        pool_ids = list(
+            dict.fromkeys(stat_ids + [i for i, _ in lex] + [i for i, _ in dense] + (restrict or []))
+        )
         bm25 = dict(lex)
         cos = dict(dense)
         missing_b = [i for i in pool_ids if i not in bm25]
@@ -195,11 +207,13 @@ class Searcher:
 
         b = np.array([bm25.get(i, 0.0) for i in pool_ids], dtype=np.float64)
         d = np.array([cos.get(i, 0.0) for i in pool_ids], dtype=np.float64)
+        in_stat = set(stat_ids)
+        ref = np.array([j for j, i in enumerate(pool_ids) if i in in_stat] or range(len(pool_ids)))
         fused = np.zeros(len(pool_ids))
         if cfg.use_bm25:
-            fused += (cfg.w_bm25 if qvec is not None else 1.0) * _z(b)
+            fused += (cfg.w_bm25 if qvec is not None else 1.0) * _z(b, b[ref])
         if qvec is not None:
-            fused += (cfg.w_dense if cfg.use_bm25 else 1.0) * _z(d)
+            fused += (cfg.w_dense if cfg.use_bm25 else 1.0) * _z(d, d[ref])
 
         # the pending case, and the structure rerank
         t = time.perf_counter()
@@ -242,7 +256,8 @@ class Searcher:
             query_terms=list(terms)[:200],
             charges_given=query.charges,
             charges_predicted=predicted,
-            charges_used=[c.charge for c in (charges or [])],
+            charges_used=[c.charge for c in (charges or []) if c.probability >= CONFIDENT]
+            or ([charges[0].charge] if charges else []),
             filters=query.filters,
             backend=self.backend.name,
             weights=self.config.weights(),
@@ -255,7 +270,7 @@ class Searcher:
     def _query_statutes(self, charges: list[ChargePrediction]) -> set[str]:
         out = set()
         for c in charges:
-            if c.probability >= 0.3:
+            if c.probability >= CONFIDENT:
                 art = charge_article(c.charge)
                 if art:
                     out.add(art)
@@ -299,13 +314,16 @@ class Searcher:
             return Hit(id=cid, rank=rank, score=round(score, 6), components=comp, reasons=[])
         first = rec.defendants[0] if rec.defendants else None
         groups = {charge_group(c): c for c in rec.charges}
-        shared_charges = [groups[c.charge] for c in charges if c.charge in groups and c.probability >= 0.3]
+        shared_charges = [
+            groups[c.charge] for c in charges if c.charge in groups and c.probability >= CONFIDENT
+        ]
         q_stat = self._query_statutes(charges)
         shared_statutes = [s for s in rec.statutes if s in q_stat]
         q_circ = pending.circumstances if pending else []
         shared_circ = [c for c in rec.circumstances if c in q_circ]
         facts = rec.sections.facts or ""
-        present = [t for t in terms if len(t) >= 2 and t in facts]
+        # reasons name words a prosecutor recognises: Chinese words, not bare numbers or units
+        present = [t for t in terms if len(t) >= 2 and _HAN.search(t) and t in facts]
         order = {t: j for j, t in enumerate(terms)}
         present.sort(key=lambda t: (-self._idf.get(t, 1.0) * len(t), order[t]))
         matched = present[:12]

@@ -227,6 +227,14 @@ def test_cache_hits_return_identical_vectors(model_dir, tmp_path):
     assert np.array_equal(b.embed_documents(docs, progress=seen.append), first)
     assert (b.cache.hits, b.cache.misses) == (n_chunks, 0) and sum(seen) == len(docs)
 
+    # queries stay out of the cache unless asked for, and then never collide with passages
+    before = b.cache.count()
+    q = b.embed_queries([LEGAL[1]])
+    assert b.cache.count() == before
+    assert np.array_equal(b.embed_queries([LEGAL[1]], use_cache=True), q)
+    assert b.cache.count() == before + 1
+    assert not np.array_equal(q, first[:1])  # "query: " and "passage: " vectors differ
+
     # another model's fingerprint never reads these vectors
     other = EmbeddingCache(path)
     keys = [EmbeddingCache.key("passage: ", LEGAL[1])]

@@ -29,6 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--embedding-cache", help="SQLite embedding cache (default: under $LEIAN_HOME)")
     p.add_argument("--limit", type=int, help="index at most N judgments")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--workers", type=int, help="processes for extraction + jieba (default: cores, at most 4)")
     p.add_argument("--corpus-name", help="name recorded in the manifest (default: the file name)")
 
 
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         embedding_cache=args.embedding_cache,
         limit=args.limit,
         batch_size=args.batch_size,
+        **({"workers": args.workers} if args.workers else {}),
         corpus_name=args.corpus_name,
         on_problem=lambda msg: print(f"leian index: {msg}", file=sys.stderr),
         progress=progress,

@@ -151,5 +151,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     if report.proposed is not None and report.proposed.conflict:
-        print("类案冲突: " + " ".join(report.proposed.reasons), file=sys.stderr)
+        why = [r for r in report.proposed.reasons if r.startswith("【冲突】")]
+        print("类案冲突: " + " ".join(r.removeprefix("【冲突】") for r in why), file=sys.stderr)
     return 0
