@@ -27,8 +27,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors are one line on stderr too, like every other failure (``--help`` has the rest);
+    subcommand parsers inherit this class through ``add_subparsers``."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(argv: list[str]) -> tuple[argparse.ArgumentParser, object | None]:
-    parser = argparse.ArgumentParser(prog="leian", description="类案检索 — similar-case retrieval")
+    parser = _Parser(prog="leian", description="类案检索 — similar-case retrieval")
     parser.add_argument("--version", action="version", version=f"leian {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = next((a for a in argv if not a.startswith("-")), None)

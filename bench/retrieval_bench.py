@@ -45,6 +45,20 @@ NOISE = 0.05  # norm of the noise added to a derived vector (cosine to the clean
 
 
 # ------------------------------------------------------------------------------------------- helpers
+def cpu_seconds() -> dict[str, float]:
+    """CPU time (user + system) of this process and of its finished children (the spawned workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"main": round(me.ru_utime + me.ru_stime, 1), "workers": round(kids.ru_utime + kids.ru_stime, 1)}
+
+
+def mem_available_mib() -> float:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024
+    return float("inf")
+
+
 def peak_rss_mib() -> dict[str, float]:
     """Peak RSS of this process and of its largest (waited-for) child, MiB (ru_maxrss is KiB on Linux)."""
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -67,10 +81,20 @@ def load_line() -> str:
     return f"load average {a:.2f} {b:.2f} {c:.2f} on {len(os.sched_getaffinity(0))} CPU(s)"
 
 
+REUSE = False  # --reuse: a stage whose spec is unchanged since an earlier run in --work is not rerun
+
+
 def child(stage: str, spec: dict, out: Path) -> dict:
     """Run one stage of this script in a fresh process (its own peak RSS) and return its JSON result."""
     spec_path = out.with_suffix(".spec.json")
-    spec_path.write_text(json.dumps(spec))
+    text = json.dumps(spec, sort_keys=True)
+    if REUSE and out.is_file() and spec_path.is_file() and spec_path.read_text() == text:
+        print(f"(stage {stage}: reusing {out} from an earlier run)", file=sys.stderr)
+        res = json.loads(out.read_text())
+        res["reused"] = True
+        return res
+    out.unlink(missing_ok=True)
+    spec_path.write_text(text)
     cmd = [sys.executable, str(Path(__file__).resolve()), "_stage", stage, str(spec_path), str(out)]
     proc = subprocess.run(cmd, stdout=sys.stderr, stderr=sys.stderr)
     if proc.returncode != 0:
@@ -113,6 +137,7 @@ def stage_embed(spec: dict) -> dict:
 
 def stage_build_job(spec: dict) -> dict:
     """The real ``leian index`` job (IndexJob.build), with or without embeddings."""
+    from leian.indexer.embed import default_cache_path
     from leian.retrieval.indexing import IndexJob
 
     problems: list[str] = []
@@ -120,6 +145,8 @@ def stage_build_job(spec: dict) -> dict:
         corpus=spec["corpus"],
         index=spec["index"],
         embeddings=spec["embeddings"],
+        # IndexJob's own default is no cache at all; `leian index` documents $LEIAN_HOME's cache
+        embedding_cache=str(default_cache_path()) if spec["embeddings"] else None,
         workers=spec["workers"],
         corpus_name=spec["name"],
         on_problem=lambda p: problems.append(str(p)),
@@ -137,6 +164,7 @@ def stage_build_job(spec: dict) -> dict:
         out["manifest"] = {k: getattr(m, k) for k in ("model", "model_path", "model_fingerprint", "dim")}
         be.close()
     out["rss"] = peak_rss_mib()
+    out["cpu"] = cpu_seconds()
     return out
 
 
@@ -198,6 +226,9 @@ def stage_build_synth(spec: dict) -> dict:
     t0 = time.perf_counter()
     vec_s = write_s = 0.0
     n = 0
+    min_free = spec.get("min_free_mib", 2048)
+    deadline = time.monotonic() + spec["max_build_s"] if spec.get("max_build_s") else None
+    stopped = None
     tokens, labels, batch = [], [], []
     with build_backend("embedded", index=spec["index"], manifest=manifest) as b:
         for case in prepare(
@@ -215,6 +246,15 @@ def stage_build_synth(spec: dict) -> dict:
                 n += b.upsert(batch).written
                 write_s += time.perf_counter() - t
                 batch.clear()
+                # the machine is shared: stop cleanly rather than let the OOM killer pick a victim
+                if deadline is not None and time.monotonic() > deadline:
+                    stopped = f"stopped by --build-minutes after {n:,} docs"
+                    break
+                if mem_available_mib() < min_free:
+                    raise SystemExit(
+                        f"build stopped after {n:,} docs: under {min_free:,} MiB of memory left "
+                        f"(this process: {peak_rss_mib()['self']:,.0f} MiB peak)"
+                    )
         t = time.perf_counter()
         n += b.upsert(batch).written if batch else 0
         write_s += time.perf_counter() - t
@@ -229,12 +269,14 @@ def stage_build_synth(spec: dict) -> dict:
     return {
         "docs": n,
         "seconds": time.perf_counter() - t0,
+        "stopped": stopped,
         "vector_seconds": vec_s,
         "vector_setup_seconds": prep_s,
         "upsert_seconds": write_s,
         "charge_model_seconds": train_s,
         "finish_seconds": finish_s,
         "rss": peak_rss_mib(),
+        "cpu": cpu_seconds(),
     }
 
 
@@ -370,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["_stage"]:
         stage, spec_path, out = argv[1:4]
         res = STAGES[stage](json.loads(Path(spec_path).read_text()))
+        res.setdefault("load", os.getloadavg())  # at the end of the stage
+        res["finished_at"] = time.strftime("%H:%M:%S")
         Path(out).write_text(json.dumps(res))
         return 0
 
@@ -382,10 +426,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=200, help="searches per corpus (dev queries, cycled)")
     ap.add_argument("--embed-sample", type=int, default=200, help="judgments embedded for docs/s")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--min-free-mib", type=int, default=2048, help="stop a build when less memory is left")
+    ap.add_argument(
+        "--build-minutes",
+        type=float,
+        default=None,
+        help="stop the synthetic build after this long (partial index)",
+    )
     ap.add_argument("--quick", action="store_true", help="20k synthetic, 50 searches, 32 embedded docs")
     ap.add_argument("--work", default=None, help="working directory (default: a temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the indexes and the synthetic corpus")
+    ap.add_argument(
+        "--reuse", action="store_true", help="with --work: reuse stages (builds) whose settings are unchanged"
+    )
     args = ap.parse_args(argv)
+    global REUSE
+    REUSE = bool(args.reuse and args.work)
     if args.quick:
         args.synth = min(args.synth, 20_000)
         args.queries = min(args.queries, 50)
@@ -441,7 +497,6 @@ def run(args, work: Path, docs: Path, queries: Path) -> int:
         "name": "LeCaRD",
     }
     bt = child("build_job", spec, work / "lecard-text.json")
-    load_text = os.getloadavg()
     # ---- LeCaRD with vectors (the real job, vectors from the embedding cache), then search
     vec_file = work / "lecard-vectors.npz"
     spec.update(index=str(full_idx), embeddings=True, dump_vectors=str(vec_file))
@@ -459,7 +514,8 @@ def run(args, work: Path, docs: Path, queries: Path) -> int:
                 f"{bt['docs'] / bt['seconds']:,.0f} docs/s ({bt['seconds']:.1f} s, "
                 f"{args.workers} worker(s); load, extract, jieba, BM25 + SQLite, charge model)",
             ),
-            ("  load during it", " ".join(f"{x:.2f}" for x in load_text)),
+            ("  CPU time", f"{bt['cpu']['main']:,.0f} s main process, {bt['cpu']['workers']:,.0f} s workers"),
+            ("  load during it", _load_note(bt)),
             (
                 "peak RSS, text build",
                 f"{bt['rss']['self']:,.0f} MiB main, {bt['rss']['largest_child']:,.0f} MiB largest worker",
@@ -503,10 +559,12 @@ def run(args, work: Path, docs: Path, queries: Path) -> int:
             "vectors": str(vec_file),
             "provenance": str(prov),
             "manifest": bf["manifest"],
+            "min_free_mib": args.min_free_mib,
+            "max_build_s": args.build_minutes * 60 if args.build_minutes else None,
         },
         work / "synth-build.json",
     )
-    load_build = os.getloadavg()
+
     ss = child(
         "search",
         {"index": str(syn_idx), "queries": str(queries), "n": args.queries},
@@ -514,7 +572,8 @@ def run(args, work: Path, docs: Path, queries: Path) -> int:
     )
     text_s = bs["seconds"] - bs["vector_seconds"]
     print_table(
-        f"synthetic — {bs['docs']:,} judgments recombined from LeCaRD (bench/synth_corpus.py, seed {args.seed})",
+        f"synthetic — {bs['docs']:,} judgments recombined from LeCaRD (bench/synth_corpus.py, seed {args.seed})"
+        + (f" — PARTIAL: {bs['stopped']} of {n:,} generated" if bs.get("stopped") else ""),
         [
             (
                 "corpus",
@@ -531,7 +590,8 @@ def run(args, work: Path, docs: Path, queries: Path) -> int:
                 f"SQLite upserts {bs['upsert_seconds']:.1f} s, charge model {bs['charge_model_seconds']:.1f}"
                 f" s, finish (BM25 postings, faiss, swap) {bs['finish_seconds']:.1f} s",
             ),
-            ("  load during it", " ".join(f"{x:.2f}" for x in load_build)),
+            ("  CPU time", f"{bs['cpu']['main']:,.0f} s main process, {bs['cpu']['workers']:,.0f} s workers"),
+            ("  load during it", _load_note(bs)),
             (
                 "vectors",
                 f"DERIVED, not embedded: mean of the sources' real e5 vectors + noise "
@@ -551,6 +611,13 @@ def run(args, work: Path, docs: Path, queries: Path) -> int:
         corpus.unlink(missing_ok=True)
         prov.unlink(missing_ok=True)
     return 0
+
+
+def _load_note(res: dict) -> str:
+    if "load" not in res:
+        return "not recorded"
+    note = " ".join(f"{x:.2f}" for x in res["load"]) + f" (at {res.get('finished_at', '?')})"
+    return note + (", reused from an earlier run (--reuse)" if res.get("reused") else "")
 
 
 def _lines(path: Path):

@@ -6,7 +6,9 @@
 Synthetic judgment ``syn-000001`` … is built from real judgments of ONE charge group (the first
 "犯…罪" of the judgment result), so the charges the extractor finds stay coherent with the facts:
 
-- header and parties (court, case number, defendants, the prosecution's charge) of real doc ``a``;
+- the court line (court, 刑事判决书, case number: what the court/province/year filters see) of real
+  doc ``a``, then the parties and procedure of ``b`` (the extractor ties each charge in the judgment
+  to a named defendant, so the parties must be those the judgment names);
 - the facts of real doc ``b``, with, in ``splice_rate`` of the docs, one paragraph of the facts of a
   third doc ``c`` inserted at a paragraph boundary (so no two synthetic facts are the same text);
 - the reasoning, judgment and appendix of ``b``.
@@ -37,6 +39,8 @@ import numpy as np
 
 _CHARGE_ANY = re.compile(r"([\u4e00-\u9fff、]{2,30}?罪)")
 _PARA = re.compile(r"\s+")
+# where the parties start after the court line: 公诉机关 / 原公诉机关 / 抗诉机关 / 自诉人 / 上诉人 / 被告人
+_PARTIES = re.compile(r"(?:原|抗诉|上诉|申诉|自诉)?(?:公诉机关|抗诉机关|自诉人|上诉人|被告人)")
 MAX_SPLICE_CHARS = 400
 
 
@@ -47,7 +51,8 @@ class SourceDoc:
     id: str
     name: str
     writ_name: str
-    header: str  # qw before the facts: court, case number, parties, procedure
+    court_line: str  # qw before the parties: court, 刑事判决书, case number
+    parties: str  # the rest of qw before the facts: prosecutor, defendants, procedure
     facts: str
     tail: str  # qw after the facts: reasoning, judgment, appendix
     reasoning: str
@@ -87,11 +92,14 @@ def _cut(obj: dict) -> SourceDoc | None:
         return None
     judgment = (obj.get("pjjg") or "").strip()
     name = (obj.get("ajName") or "").strip()
+    m = _PARTIES.search(qw, 0, at)
+    cut = m.start() if m else 0
     return SourceDoc(
         id=str(obj["id"]),
         name=name,
         writ_name=(obj.get("writName") or "").strip(),
-        header=qw[:at],
+        court_line=qw[:cut],
+        parties=qw[cut:at],
         facts=facts,
         tail=qw[at + len(facts) :],
         reasoning=(obj.get("cpfxgc") or "").strip(),
@@ -167,7 +175,7 @@ def synth_doc(sources: Sources, i: int, seed: int = 0, splice_rate: float = 0.5)
         "ajjbqk": facts,
         "cpfxgc": src_b.reasoning or None,
         "pjjg": src_b.judgment or None,
-        "qw": src_a.header + facts + src_b.tail,
+        "qw": src_a.court_line + src_b.parties + facts + src_b.tail,
         "writName": src_b.writ_name,
         "synth": {"header": src_a.id, "facts": src_b.id, "splice": splice},
     }

@@ -77,7 +77,7 @@ class IndexJob(BaseModel):
             return None
         from leian.indexer.embed import Embedder
 
-        return Embedder.load(self.model, cache=self.embedding_cache)
+        return Embedder.load(self.model, cache=self.embedding_cache or "default")
 
     def _bar(self, desc: str):
         return self.progress(None, desc) if self.progress else nullcontext(lambda n: None)
@@ -140,7 +140,9 @@ class IndexJob(BaseModel):
         if manifest.dim:
             from leian.indexer.embed import Embedder
 
-            embedder = Embedder.load(self.model or manifest.model_path or None, cache=self.embedding_cache)
+            embedder = Embedder.load(
+                self.model or manifest.model_path or None, cache=self.embedding_cache or "default"
+            )
         check_compatible(manifest, tokenizer, embedder)
         loader, records = self._records()
         summary = IndexSummary(index=self.index)

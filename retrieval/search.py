@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections import Counter
-from functools import cached_property
+from functools import cached_property, lru_cache
+from itertools import islice
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,6 +36,7 @@ from leian.retrieval.backends.base import Backend, IndexManifest, Scored, WriteR
 from leian.retrieval.models import ChargePrediction, Highlight, Hit, Query, SearchResult
 
 CHARGE_MODEL_ARTIFACT = "charge_model"
+MAX_HIGHLIGHTS_PER_TERM = 5
 CONFIDENT = 0.3  # a predicted charge at least this likely is named in reasons and statutes
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _NUMBER = re.compile(r"[0-9.]+")
@@ -58,6 +62,7 @@ class SearchConfig(BaseModel):
     w_statute: float = 0.1
     w_circ: float = 0.1
     w_amount: float = 0.1
+    knn_from: Literal["fused", "bm25"] = "fused"
     knn_votes: int = 20  # top lexical hits whose charges vote with the charge model
     knn_weight: float = 0.5  # share of the kNN vote in the charge distribution
 
@@ -77,6 +82,7 @@ def _z(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return (values - reference.mean()) / sd
 
 
+@lru_cache(maxsize=4096)
 def _general_part(statute: str) -> bool:
     """Articles 1–101 of the Criminal Law are its general part (自首, 缓刑, 罚金…), not the crime."""
     m = re.match(r"刑法第(.+?)条", statute)
@@ -104,6 +110,8 @@ class Searcher:
         self.embedder = embedder
         self.config = config or SearchConfig()
         self.charge_model = charge_model
+        self._qcache: dict[str, np.ndarray] = {}
+        self._qlock = threading.Lock()
 
     # ---------------------------------------------------------------- the pending case
     def analyse(self, facts: str) -> CaseRecord:
@@ -113,18 +121,16 @@ class Searcher:
 
         return analyse_facts(facts)
 
-    def predict_charges(self, facts: str, tokens: list[str] | None = None) -> list[ChargePrediction]:
-        tokens = tokens if tokens is not None else self.tokenizer.tokenize(facts)
-        return self._charge_distribution(tokens, self._lexical_top(tokens))
+    def predict_charges(self, facts: str) -> list[ChargePrediction]:
+        """The charge distribution a search of these facts would use."""
+        return self._run(Query(facts=facts, top_k=1), None, explain=False).charges_predicted
 
     def _weighted_terms(self, tokens: list[str]) -> dict[str, float]:
         p = self.config.query_tf_power
         keep_numbers = self.config.query_numbers
-        return {t: float(n) ** p for t, n in Counter(tokens).items() if keep_numbers or not _NUMBER.fullmatch(t)}
-
-    def _lexical_top(self, tokens: list[str]) -> list[Scored]:
-        terms = self._weighted_terms(tokens)
-        return self.backend.lexical(terms, None, self.config.knn_votes) if self.config.knn_votes else []
+        return {
+            t: float(n) ** p for t, n in Counter(tokens).items() if keep_numbers or not _NUMBER.fullmatch(t)
+        }
 
     def _charge_distribution(self, tokens: list[str], neighbours: list[Scored]) -> list[ChargePrediction]:
         cfg = self.config
@@ -133,14 +139,13 @@ class Searcher:
             for lab, p in self.charge_model.predict(tokens, top=8):
                 probs[lab] += (1 - cfg.knn_weight) * p
         if neighbours:
-            recs = self.backend.get([i for i, _ in neighbours])
+            facets = self.backend.facets([i for i, _ in neighbours])
             total = 0.0
             votes: Counter[str] = Counter()
             for rank, (cid, _) in enumerate(neighbours):
                 w = 1.0 / (rank + 1)
                 total += w
-                rec = recs.get(cid)
-                for g in {charge_group(c) for c in (rec.charges if rec else [])}:
+                for g in facets.get(cid, {}).get("charge_groups", []):
                     votes[g] += w
             share = cfg.knn_weight if self.charge_model is not None else 1.0
             for g, v in votes.items():
@@ -163,7 +168,8 @@ class Searcher:
         timings: dict[str, float] = {}
         tokens = self.tokenizer.tokenize(query.facts)
         terms = self._weighted_terms(tokens)
-        if not terms:
+        # numbers or Latin words alone ("12345", "hello") are no facts of a case: refuse, do not guess
+        if not any(_HAN.search(t) for t in terms):
             raise InvalidInput(
                 "facts contain no searchable Chinese words (only punctuation, numbers or stop-words?); "
                 "paste the facts of the case"
@@ -181,7 +187,7 @@ class Searcher:
         qvec = None
         if cfg.use_dense and self.embedder is not None:
             t = time.perf_counter()
-            qvec = self.embedder.embed_queries([query.facts])[0]
+            qvec = self._query_vector(query.facts)
             timings["embed"] = _ms(t)
             t = time.perf_counter()
             dense = self.backend.dense(qvec, filters, k_pool)
@@ -221,12 +227,18 @@ class Searcher:
             charges = [ChargePrediction(charge=charge_group(c), probability=1.0) for c in query.charges]
             predicted: list[ChargePrediction] = []
         else:
-            predicted = self._charge_distribution(tokens, lex[: cfg.knn_votes])
+            # the nearest cases by the fused score vote with the charge model
+            nearest = [
+                (pool_ids[j], float(fused[j])) for j in np.argsort(-fused, kind="stable")[: cfg.knn_votes]
+            ]
+            predicted = self._charge_distribution(
+                tokens, nearest if cfg.knn_from == "fused" else lex[: cfg.knn_votes]
+            )
             charges = predicted
         timings["charges"] = _ms(t)
         ranked_ids = pool_ids if restrict is None else [i for i in pool_ids if i in set(restrict)]
         ranked_ids = [i for i in ranked_ids if i not in exclude]
-        records = self.backend.get(ranked_ids) if (cfg.use_structure or explain) else {}
+        facets = self.backend.facets(ranked_ids) if cfg.use_structure else {}
         pending = self.analyse(query.facts) if cfg.use_structure or explain else None
         pos = {cid: j for j, cid in enumerate(pool_ids)}
         scored: list[tuple[float, str, dict]] = []
@@ -234,8 +246,8 @@ class Searcher:
             j = pos[cid]
             comp = {"bm25": float(b[j]), "dense": float(d[j]), "fused": float(fused[j])}
             score = float(fused[j])
-            if cfg.use_structure and cid in records:
-                s = self._structure(charges, pending, records[cid])
+            if cfg.use_structure and cid in facets:
+                s = self._structure(charges, pending, facets[cid])
                 comp.update(s)
                 score += s["structure"]
             comp["score"] = score
@@ -244,6 +256,7 @@ class Searcher:
         k = len(scored) if restrict is not None else query.top_k
         top = scored[:k]
         timings["rerank"] = _ms(t)
+        records = self.backend.get([cid for _, cid, _ in top]) if explain else {}
         hits = []
         for rank, (score, cid, comp) in enumerate(top, 1):
             rec = records.get(cid)
@@ -266,6 +279,19 @@ class Searcher:
             timings_ms=timings,
         )
 
+    def _query_vector(self, facts: str) -> np.ndarray:
+        """Query embeddings are memoised in memory only (never on disk: user input is not kept);
+        evaluation and the report ask for the same facts several times."""
+        with self._qlock:
+            vec = self._qcache.get(facts)
+        if vec is None:
+            vec = self.embedder.embed_queries([facts])[0]
+            with self._qlock:
+                if len(self._qcache) >= 256:
+                    self._qcache.pop(next(iter(self._qcache)))
+                self._qcache[facts] = vec
+        return vec
+
     # ---------------------------------------------------------------- structure
     def _query_statutes(self, charges: list[ChargePrediction]) -> set[str]:
         out = set()
@@ -276,21 +302,21 @@ class Searcher:
                     out.add(art)
         return out
 
-    def _structure(
-        self, charges: list[ChargePrediction], pending: CaseRecord | None, rec: CaseRecord
-    ) -> dict:
+    def _structure(self, charges: list[ChargePrediction], pending: CaseRecord | None, facets: dict) -> dict:
+        """Structure similarity from ``base.facets_of`` fields of a case."""
         cfg = self.config
-        groups = {charge_group(c) for c in rec.charges}
+        groups = set(facets.get("charge_groups") or [])
         p_charge = max((c.probability for c in charges if c.charge in groups), default=0.0)
         q_stat = self._query_statutes(charges)
-        d_stat = {s for s in rec.statutes if not _general_part(s)}
+        d_stat = {s for s in facets.get("statutes") or [] if not _general_part(s)}
         statute = len(q_stat & d_stat) / len(q_stat) if q_stat else 0.0
         q_circ = set(pending.circumstances) if pending else set()
-        circ = len(q_circ & set(rec.circumstances)) / len(q_circ) if q_circ else 0.0
+        circ = len(q_circ & set(facets.get("circumstances") or [])) / len(q_circ) if q_circ else 0.0
         amount = 0.0
         qa = pending.amount_yuan if pending else None
-        if qa and rec.amount_yuan and qa > 0 and rec.amount_yuan > 0:
-            amount = max(0.0, 1.0 - abs(math.log10(qa / rec.amount_yuan)) / 2.0)
+        da = facets.get("amount_yuan")
+        if qa and da and qa > 0 and da > 0:
+            amount = max(0.0, 1.0 - abs(math.log10(qa / da)) / 2.0)
         structure = (
             cfg.w_charge * p_charge + cfg.w_statute * statute + cfg.w_circ * circ + cfg.w_amount * amount
         )
@@ -328,8 +354,8 @@ class Searcher:
         present.sort(key=lambda t: (-self._idf.get(t, 1.0) * len(t), order[t]))
         matched = present[:12]
         highlights = []
-        for t in matched:
-            for m in re.finditer(re.escape(t), facts):
+        for t in matched:  # a few occurrences per term are enough to read why; long facts repeat words
+            for m in islice(re.finditer(re.escape(t), facts), MAX_HIGHLIGHTS_PER_TERM):
                 highlights.append(Highlight(section="facts", start=m.start(), end=m.end(), term=t))
         highlights.sort(key=lambda h: (h.start, -h.end))
         reasons = []

@@ -45,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"leian index: {cid}: {why}", file=sys.stderr)
         print(f"deleted {rep.deleted} case(s); {be.count()} in the index", file=sys.stderr)
         return 0 if rep.deleted else 1
+    for name in ("limit", "batch_size", "workers"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise InvalidInput(f"--{name.replace('_', '-')} {value}: must be at least 1")
     if not args.corpus:
         raise InvalidInput("give a CORPUS to index (or --delete ID …)")
     job = IndexJob(

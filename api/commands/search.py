@@ -33,6 +33,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run-tag", default="leian", help="trec: the run tag column")
 
 
+def validation_message(e: ValueError) -> str:
+    """The first problem of a pydantic error as one readable line: ``field: message``."""
+    errors = getattr(e, "errors", None)
+    if callable(errors) and errors():
+        err = errors()[0]
+        where = ".".join(str(x) for x in err.get("loc", ()))
+        return f"{where}: {err['msg']}" if where else str(err["msg"])
+    return str(e).splitlines()[0]
+
+
 def parse_config(pairs: list[str]):
     from leian.retrieval.search import SearchConfig
 
@@ -46,7 +56,7 @@ def parse_config(pairs: list[str]):
     try:
         return SearchConfig.model_validate(values)
     except ValueError as e:
-        raise InvalidInput(f"bad --config value: {str(e).splitlines()[-1]}") from None
+        raise InvalidInput(f"bad --config value: {validation_message(e)}") from None
 
 
 def _queries(args) -> list[dict]:
@@ -75,7 +85,7 @@ def _queries(args) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leian.retrieval.models import Filters, Query
+    from leian.retrieval.models import MAX_TOP_K, Filters, Query
     from leian.retrieval.search import open_searcher
 
     try:
@@ -88,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
             charge=args.charge_filter,
         )
     except ValueError as e:
-        raise InvalidInput(f"bad filter: {str(e).splitlines()[-1]}") from None
+        raise InvalidInput(f"bad filter: {validation_message(e)}") from None
+    if not 1 <= args.top <= MAX_TOP_K:
+        raise InvalidInput(f"--top {args.top}: give a number of cases from 1 to {MAX_TOP_K}")
     queries = _queries(args)
     searcher = open_searcher(
         args.backend,

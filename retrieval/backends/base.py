@@ -17,7 +17,16 @@ from leian.corpora.record import CaseRecord
 from leian.indexer.indexed import IndexedCase
 from leian.retrieval.models import Filters
 
-__all__ = ["Backend", "IndexManifest", "IndexedCase", "Scored", "WriteReport", "filter_fields", "matches"]
+__all__ = [
+    "Backend",
+    "IndexManifest",
+    "IndexedCase",
+    "Scored",
+    "WriteReport",
+    "facets_of",
+    "filter_fields",
+    "matches",
+]
 
 Scored = tuple[str, float]  # (case id, score), best first, ties broken by id
 
@@ -51,6 +60,9 @@ class Backend(Protocol):
 
     def get(self, ids: Iterable[str]) -> dict[str, CaseRecord]: ...
 
+    def facets(self, ids: Iterable[str]) -> dict[str, dict]:
+        """``facets_of`` each case (charge groups, statutes, circumstances, amount), cheaply."""
+
     def upsert(self, cases: Iterable[IndexedCase]) -> WriteReport: ...
 
     def delete(self, ids: Iterable[str]) -> WriteReport: ...
@@ -65,7 +77,7 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: facets stored per case
 
 
 class IndexManifest(BaseModel):
@@ -99,6 +111,21 @@ def filter_fields(record: CaseRecord) -> dict:
         "year": record.year,
         "charges": record.charges,
         "charge_groups": sorted({charge_group(c) for c in record.charges}),
+    }
+
+
+FACET_KEYS = ("charge_groups", "statutes", "circumstances", "amount_yuan")
+
+
+def facets_of(record: CaseRecord) -> dict:
+    """The few fields the structure rerank needs, so ranking never loads full judgments."""
+    from leian.corpora.dictionaries import charge_group
+
+    return {
+        "charge_groups": sorted({charge_group(c) for c in record.charges}),
+        "statutes": record.statutes,
+        "circumstances": record.circumstances,
+        "amount_yuan": record.amount_yuan,
     }
 
 

@@ -50,6 +50,7 @@ from leian.errors import (
     Unauthorized,
 )
 from leian.retrieval.backends.base import (
+    FACET_KEYS,
     FORMAT_VERSION,
     IndexedCase,
     IndexManifest,
@@ -648,6 +649,18 @@ class ElasticBackend:
                     out[d["_id"]] = CaseRecord.model_validate(d["_source"]["record"])
                 elif "error" in d:
                     raise BackendError(f"Elasticsearch get of {d['_id']}: {_reason(d['error'])}")
+        return out
+
+    def facets(self, ids: Iterable[str]) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        for chunk in _chunks(dict.fromkeys(ids), 500):
+            resp = self._call(
+                "facets", self._client.mget, index=self._cases, ids=chunk, source=list(FACET_KEYS)
+            )
+            for d in resp["docs"]:
+                if d.get("found"):
+                    src = d["_source"]
+                    out[d["_id"]] = {k: src.get(k, None if k == "amount_yuan" else []) for k in FACET_KEYS}
         return out
 
     def vectors_of(self, ids: Iterable[str]) -> dict[str, np.ndarray]:

@@ -29,6 +29,7 @@ import secrets
 import shutil
 import sqlite3
 import threading
+import zipfile
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -46,6 +47,7 @@ from leian.retrieval.backends.base import (
     IndexManifest,
     Scored,
     WriteReport,
+    facets_of,
     filter_fields,
 )
 from leian.retrieval.models import Filters
@@ -60,7 +62,8 @@ CREATE TABLE IF NOT EXISTS cases (
     tokens TEXT NOT NULL,        -- space-joined jieba tokens
     vector BLOB,                 -- float32, L2-normalised
     court_level TEXT, province TEXT, tier TEXT, year INTEGER,
-    charges TEXT, charge_groups TEXT
+    charges TEXT, charge_groups TEXT,
+    facets TEXT NOT NULL         -- base.facets_of: what the rerank reads
 );
 CREATE TABLE IF NOT EXISTS tombstones (base_pos INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS artifacts (name TEXT PRIMARY KEY, data BLOB NOT NULL);
@@ -96,6 +99,7 @@ def _row_values(case: IndexedCase) -> tuple:
         f["year"],
         json.dumps(f["charges"], ensure_ascii=False),
         json.dumps(f["charge_groups"], ensure_ascii=False),
+        json.dumps(facets_of(case.record), ensure_ascii=False),
     )
 
 
@@ -216,7 +220,16 @@ class EmbeddedBackend:
     def _load(self) -> _State:
         try:
             return self._load_unchecked()
-        except (OSError, ValueError, KeyError, sqlite3.DatabaseError) as e:
+        # BadZipFile: a truncated bm25.npz; RuntimeError: faiss's error for an unreadable vectors.faiss
+        except (
+            OSError,
+            ValueError,
+            KeyError,
+            EOFError,
+            RuntimeError,
+            zipfile.BadZipFile,
+            sqlite3.DatabaseError,
+        ) as e:
             raise IndexCorrupt(
                 f"{self._gen}: cannot be read ({type(e).__name__}: {e}); rebuild the index"
             ) from e
@@ -440,6 +453,17 @@ class EmbeddedBackend:
                 out[cid] = CaseRecord.model_validate_json(rec)
         return out
 
+    def facets(self, ids: Iterable[str]) -> dict[str, dict]:
+        ids = list(ids)
+        out: dict[str, dict] = {}
+        con = self._con()
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            q = f"SELECT id, facets FROM cases WHERE id IN ({','.join('?' * len(chunk))})"
+            for cid, f in con.execute(q, chunk):
+                out[cid] = json.loads(f)
+        return out
+
     def vectors_of(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
         st = self._fresh()
         if st.vectors is None:
@@ -518,7 +542,7 @@ class EmbeddedBackend:
                     v = _row_values(c)
                     con.execute(
                         "INSERT INTO cases(id, base_pos, record, tokens, vector, court_level, province, tier,"
-                        " year, charges, charge_groups) VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        " year, charges, charge_groups, facets) VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         v,
                     )
                 _bump(con, "upsert", len(good))
@@ -656,7 +680,7 @@ class _Builder:
             v = _row_values(c)
             self.con.execute(
                 "INSERT INTO cases(id, base_pos, record, tokens, vector, court_level, province, tier, year,"
-                " charges, charge_groups) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+                " charges, charge_groups, facets) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
                 (v[0], pos, v[1], v[2], *v[4:]),
             )
             report.written += 1

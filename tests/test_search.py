@@ -1,0 +1,247 @@
+"""Searcher over a real no-embeddings index of the bundled sample: components, reasons, highlights,
+exclusions, candidate re-ranking with per-query fixed normalisation, given charges, filters, input
+validation, compatibility checks, determinism."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from pydantic import ValidationError
+
+from leian.corpora.sample import sample_path, sample_queries_path
+from leian.errors import IndexIncompatible, InvalidInput
+from leian.indexer.tokenize import Tokenizer
+from leian.retrieval.backends.base import filter_fields, matches
+from leian.retrieval.models import MAX_FACTS_CHARS, Filters, Query
+from leian.retrieval.search import Searcher, check_compatible, open_searcher
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+COMPONENTS = {"bm25", "fused", "charge", "statute", "circumstance", "amount", "structure", "score"}
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory) -> str:
+    from leian.retrieval.indexing import IndexJob
+
+    out = tmp_path_factory.mktemp("search") / "sample"
+    summary = IndexJob(corpus=str(sample_path()), index=str(out), embeddings=False, workers=1).build()
+    assert summary.indexed == 405 and summary.charge_labels > 0
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def searcher(index_dir) -> Searcher:
+    s = open_searcher(index=index_dir)
+    assert s.embedder is None and s.charge_model is not None
+    return s
+
+
+@pytest.fixture(scope="module")
+def queries() -> list[dict]:
+    lines = sample_queries_path().read_text(encoding="utf-8").splitlines()
+    return [json.loads(x) for x in lines if x.strip()]
+
+
+def _q(queries, i: int = 0, **kw) -> Query:
+    q = queries[i]
+    return Query(facts=q["q"], exclude_ids=[str(q["source_doc_id"])], **kw)
+
+
+def test_hits_carry_components_and_chinese_reasons(searcher, queries):
+    res = searcher.search(_q(queries, top_k=10))
+    assert res.backend == "embedded" and len(res.hits) == 10
+    assert [h.rank for h in res.hits] == list(range(1, 11))
+    assert [h.score for h in res.hits] == sorted((h.score for h in res.hits), reverse=True)
+    assert res.charges_predicted and res.charges_used
+    for h in res.hits:
+        assert set(h.components) >= COMPONENTS, h.components
+        assert h.score == pytest.approx(h.components["score"], abs=1e-5)
+        assert h.components["score"] == pytest.approx(
+            h.components["fused"] + h.components["structure"], abs=1e-5
+        )
+        assert h.components["bm25"] > 0
+        assert h.reasons and all(HAN.search(r) for r in h.reasons), h.reasons
+        assert h.record is not None and h.record.id == h.id
+    assert any(r.startswith("罪名相同：") for h in res.hits for r in h.reasons)
+    assert any(r.startswith("关键事实用语相同：") for h in res.hits for r in h.reasons)
+
+
+def test_highlights_point_at_the_matched_terms(searcher, queries):
+    seen = 0
+    for i in range(3):
+        for h in searcher.search(_q(queries, i, top_k=5)).hits:
+            facts = h.record.sections.facts
+            for hl in h.highlights:
+                assert hl.section == "facts"
+                assert facts[hl.start : hl.end] == hl.term
+                assert hl.term in h.matched_terms
+                seen += 1
+            assert [(x.start, -x.end) for x in h.highlights] == sorted(
+                (x.start, -x.end) for x in h.highlights
+            )
+    assert seen > 20
+
+
+def test_excluded_ids_are_never_returned(searcher, queries):
+    first = searcher.search(_q(queries, 1, top_k=10))
+    banned = [h.id for h in first.hits[:4]] + [str(queries[1]["source_doc_id"])]
+    again = searcher.search(Query(facts=queries[1]["q"], top_k=10, exclude_ids=banned))
+    assert len(again.hits) == 10
+    assert not {h.id for h in again.hits} & set(banned)
+    assert [h.id for h in again.hits[:6]] == [h.id for h in first.hits[4:10]]
+    ranked = searcher.rank(Query(facts=queries[1]["q"], top_k=50, exclude_ids=banned))
+    assert not {cid for cid, _ in ranked} & set(banned)
+
+
+def test_a_case_scores_the_same_under_every_protocol(searcher, queries):
+    q10 = _q(queries, 2, top_k=10)
+    full10 = dict(searcher.rank(q10))
+    full100 = dict(searcher.rank(_q(queries, 2, top_k=100)))
+    found = dict((h.id, h.score) for h in searcher.search(q10).hits)
+    # candidates: some from the top, some from deep down, some that share no term with the query
+    all_ids = [r.id for r in searcher.backend.iter_records()]
+    deep = list(full100)[60:70]
+    unmatched = [i for i in all_ids if i not in full100][:5]
+    cands = list(full10)[::2] + deep + unmatched
+    reranked = searcher.rank(q10, cands)
+    assert sorted(c for c, _ in reranked) == sorted(cands)  # exactly the candidates
+    assert reranked == sorted(reranked, key=lambda x: (-x[1], x[0]))
+    reranked = dict(reranked)
+    for cid, s in full10.items():
+        assert full100[cid] == pytest.approx(s, abs=1e-6)
+        assert found[cid] == pytest.approx(s, abs=1e-6)
+    for cid in cands:
+        if cid in full100:
+            assert reranked[cid] == pytest.approx(full100[cid], abs=1e-6), cid
+    # a candidate list that excludes the query's own judgment drops it
+    own = str(queries[2]["source_doc_id"])
+    assert own not in dict(searcher.rank(q10, [own, *cands[:3]]))
+
+
+def test_given_charges_override_the_prediction(searcher, queries):
+    res = searcher.search(_q(queries, 0, top_k=10, charges=["盗窃"]))
+    assert res.charges_given == ["盗窃"]
+    assert res.charges_predicted == []
+    assert res.charges_used == ["盗窃罪"]
+    for h in res.hits:
+        thief = any(c.startswith("盗窃") for c in h.charges)
+        assert h.components["charge"] == (1.0 if thief else 0.0), (h.id, h.charges)
+        assert ("罪名相同：" in "".join(h.reasons)) == thief
+    predicted = searcher.search(_q(queries, 0, top_k=10))
+    assert predicted.charges_given is None and predicted.charges_predicted
+    assert predicted.charges_used != res.charges_used or predicted.hits != res.hits
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(court_level=["中级"]),
+        Filters(province=["北京市", "上海市"]),
+        Filters(year_from=2018, year_to=2019),
+        Filters(charge=["盗窃罪"]),
+        Filters(court_level=["基层"], year_to=2015),
+    ],
+    ids=lambda f: json.dumps(f.model_dump(exclude_none=True), ensure_ascii=False),
+)
+def test_filters_are_respected_and_k_returned(searcher, queries, filters):
+    be = searcher.backend
+    allowed = {r.id for r in be.iter_records() if matches(filter_fields(r), filters)}
+    q = Query(facts=queries[3]["q"], top_k=10, filters=filters)
+    lexical_matches = {
+        c for c, _ in be.lexical(searcher._weighted_terms(searcher.tokenizer.tokenize(q.facts)), None, 1000)
+    }
+    expected_k = min(10, len(allowed & lexical_matches))
+    assert expected_k == 10, "pick filters that leave at least 10 matching cases"
+    res = searcher.search(q)
+    assert len(res.hits) == expected_k
+    assert {h.id for h in res.hits} <= allowed
+    assert res.filters == filters
+    assert {c for c, _ in searcher.rank(q.model_copy(update={"top_k": 400}))} <= allowed
+
+
+@pytest.mark.parametrize("facts", ["", "   \n\t　", "！？。，、", "的了是在", "12345 678", "hello world DNA"])
+def test_facts_without_chinese_words_are_invalid(searcher, facts):
+    with pytest.raises(InvalidInput):
+        searcher.search(Query(facts=facts))
+
+
+def test_oversized_facts_are_invalid():
+    with pytest.raises(InvalidInput, match="limit"):
+        Query(facts="盗窃" * (MAX_FACTS_CHARS // 2 + 1))
+    Query(facts="盗" * MAX_FACTS_CHARS)  # the limit itself is allowed
+
+
+def test_unknown_filter_fields_are_refused():
+    with pytest.raises(ValidationError, match="courts"):
+        Filters(courts=["中级"])
+    with pytest.raises(ValidationError):
+        Query.model_validate({"facts": "被告人盗窃", "filters": {"region": "浙江"}})
+    with pytest.raises(ValidationError):
+        Filters(court_level=["乡镇"])
+    with pytest.raises(ValidationError):
+        Query(facts="被告人盗窃", top_k=0)
+
+
+def test_check_compatible_refuses_another_tokenizer(searcher):
+    m = searcher.backend.manifest()
+    tok = Tokenizer()
+    check_compatible(m, tok, None)
+    with pytest.raises(IndexIncompatible, match="tokenizer"):
+        check_compatible(m.model_copy(update={"tokenizer": "jieba:0.0/other-dictionary"}), tok, None)
+
+
+@pytest.mark.slow
+def test_check_compatible_refuses_another_embedding_model(searcher):
+    from leian.indexer.embed import Embedder
+
+    embedder = Embedder.load(None)
+    m = searcher.backend.manifest().model_copy(
+        update={"model": embedder.name, "model_fingerprint": embedder.fingerprint, "dim": embedder.dim}
+    )
+    check_compatible(m, Tokenizer(), embedder)
+    other = m.model_copy(update={"model": "some-other-model", "model_fingerprint": "0" * 32})
+    with pytest.raises(IndexIncompatible, match="some-other-model"):
+        check_compatible(other, Tokenizer(), embedder)
+
+
+def test_open_searcher_refuses_an_index_of_another_tokenizer(index_dir, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    copy = tmp_path / "copy"
+    shutil.copytree(index_dir, copy)
+    gen = copy / (copy / "CURRENT").read_text().strip()
+    m = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    m["tokenizer"] = "jieba:0.0/other-dictionary"
+    (gen / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    with pytest.raises(IndexIncompatible, match="other-dictionary"):
+        open_searcher(index=str(Path(copy)))
+
+
+def test_search_is_deterministic(searcher, queries):
+    a = searcher.search(_q(queries, 4, top_k=20)).model_dump(exclude={"timings_ms"})
+    b = searcher.search(_q(queries, 4, top_k=20)).model_dump(exclude={"timings_ms"})
+    assert a == b
+    fresh = open_searcher(index=str(searcher.backend.root))
+    assert fresh.search(_q(queries, 4, top_k=20)).model_dump(exclude={"timings_ms"}) == a
+
+
+@pytest.mark.slow
+def test_hybrid_scores_are_protocol_independent_too(sample_index, queries):
+    """With e5 vectors the dense list joins the fusion; the fixed pool must still hold."""
+    s = open_searcher(index=str(sample_index))
+    assert s.embedder is not None and s.backend.manifest().dim == s.embedder.dim
+    q = _q(queries, 5, top_k=10)
+    res = s.search(q)
+    assert len(res.hits) == 10
+    assert any(h.components["dense"] > 0 for h in res.hits)
+    assert any(r.startswith("案情语义相似度") for h in res.hits for r in h.reasons)
+    full = dict(s.rank(_q(queries, 5, top_k=120)))
+    deep = list(full)[80:90]
+    reranked = dict(s.rank(q, [h.id for h in res.hits[::3]] + deep))
+    for h in res.hits:
+        assert full[h.id] == pytest.approx(h.score, abs=1e-6)
+    for cid, score in reranked.items():
+        assert full[cid] == pytest.approx(score, abs=1e-6), cid
