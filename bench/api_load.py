@@ -82,14 +82,23 @@ def start_server(index: Path, data_dir: Path) -> tuple[subprocess.Popen, str]:
 
 
 def run_cell(
-    url: str, path: str, bodies: list[dict], clients: int, seconds: float, max_requests: int
+    url: str,
+    path: str,
+    bodies: list[dict],
+    clients: int,
+    seconds: float,
+    max_requests: int,
+    fresh: bool = True,
 ) -> dict:
-    """``clients`` threads, each with its own connection, sending requests back to back."""
+    """``clients`` threads, each with its own connection, sending requests back to back. With ``fresh``
+    every request's facts get a unique suffix, so no cache (query embeddings) answers for the model:
+    each request costs what a new case costs."""
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
     counter = iter(range(10**9))
     deadline = time.perf_counter() + seconds
+    tag = os.urandom(4).hex()
 
     def worker() -> None:
         nonlocal errors
@@ -100,7 +109,10 @@ def run_cell(
                 if i >= max_requests:
                     return
                 t = time.perf_counter()
-                r = c.post(path, json=bodies[i % len(bodies)])
+                body = dict(bodies[i % len(bodies)])
+                if fresh:
+                    body["facts"] += f"（{path}-{clients}-{i}-{tag}）"
+                r = c.post(path, json=body)
                 dt = time.perf_counter() - t
                 with lock:
                     if r.status_code in (200, 201):
@@ -128,7 +140,8 @@ def run_cell(
 
 
 def batch_throughput(url: str, facts: list[str], n: int, formats: list[str]) -> dict:
-    cases = [{"id": f"bench-{i}", "facts": facts[i % len(facts)]} for i in range(n)]
+    tag = os.urandom(4).hex()  # fresh texts, as in run_cell: no cached query embeddings
+    cases = [{"id": f"bench-{i}", "facts": f"{facts[i % len(facts)]}（batch-{i}-{tag}）"} for i in range(n)]
     with httpx.Client(base_url=url, headers={"X-API-Key": KEY}, timeout=600) as c:
         t0 = time.perf_counter()
         job = c.post("/v1/batches", json={"cases": cases, "formats": formats, "top_k": 10}).json()
@@ -149,6 +162,11 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=200, help="per cell")
     ap.add_argument("--batch", type=int, default=20, help="cases in the batch-throughput run (0: skip)")
     ap.add_argument("--formats", default="json,docx")
+    ap.add_argument(
+        "--repeat-queries",
+        action="store_true",
+        help="send the queries verbatim (cache hits after the first round) instead of fresh texts",
+    )
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="leian-bench-") as tmp:
@@ -169,7 +187,9 @@ def main() -> None:
             )
             for path, bodies in (("/v1/search", search_bodies), ("/v1/reports", report_bodies)):
                 for clients in [int(c) for c in args.clients.split(",")]:
-                    r = run_cell(url, path, bodies, clients, args.seconds, args.requests)
+                    r = run_cell(
+                        url, path, bodies, clients, args.seconds, args.requests, not args.repeat_queries
+                    )
                     print(f"{r['endpoint']:<12} {r['clients']:>7} {r['n']:>5} {r['errors']:>4} "
                           f"{r['p50_ms']:>9.1f} {r['p95_ms']:>9.1f} {r['rps']:>7.2f}", flush=True)  # fmt: skip
             if args.batch:

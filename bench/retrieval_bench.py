@@ -3,6 +3,13 @@
 
     python bench/retrieval_bench.py --lecard /work/shared/data/lecard [--synth 100000] [--workers N]
                                     [--queries 200] [--embed-sample 200] [--quick] [--work DIR]
+                                    [--keep] [--reuse] [--build-minutes M] [--min-free-mib 2048]
+
+``--quick``: 20k synthetic docs, 50 searches, 32 embedded docs (a first run). ``--work DIR --keep``
+keeps the indexes; a later run with ``--reuse`` skips every stage whose settings are unchanged (e.g.
+the LeCaRD builds while the synthetic size changes). ``--build-minutes`` stops the synthetic build
+after that long and benchmarks the partial index (printed as PARTIAL); the build also stops when less
+than ``--min-free-mib`` of memory is left, rather than let the OOM killer pick a process.
 
 For each corpus — LeCaRD (9,088 real judgments) and a synthetic one recombined from them
 (``bench/synth_corpus.py``, 100k by default) — it prints:
@@ -32,6 +39,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -140,6 +148,7 @@ def stage_build_job(spec: dict) -> dict:
     from leian.indexer.embed import default_cache_path
     from leian.retrieval.indexing import IndexJob
 
+    shutil.rmtree(spec["index"], ignore_errors=True)
     problems: list[str] = []
     job = IndexJob(
         corpus=spec["corpus"],
@@ -153,6 +162,7 @@ def stage_build_job(spec: dict) -> dict:
     )
     s = job.build()
     out = {"docs": s.indexed, "skipped": s.skipped, "seconds": s.seconds, "problems": problems[:5]}
+    out["files"] = index_files(Path(spec["index"]))
     if spec.get("dump_vectors"):
         from leian.retrieval.backends.embedded import EmbeddedBackend
 
@@ -208,6 +218,7 @@ def stage_build_synth(spec: dict) -> dict:
     from leian.retrieval.backends import build_backend, new_manifest
     from leian.retrieval.search import CHARGE_MODEL_ARTIFACT
 
+    shutil.rmtree(spec["index"], ignore_errors=True)
     t0 = time.perf_counter()
     vector = _derived_vectors(spec)
     prep_s = time.perf_counter() - t0
@@ -270,6 +281,7 @@ def stage_build_synth(spec: dict) -> dict:
         "docs": n,
         "seconds": time.perf_counter() - t0,
         "stopped": stopped,
+        "files": index_files(Path(spec["index"])),
         "vector_seconds": vec_s,
         "vector_setup_seconds": prep_s,
         "upsert_seconds": write_s,
@@ -360,8 +372,7 @@ def print_table(title: str, rows: list[tuple[str, str]]) -> None:
     sys.stdout.flush()
 
 
-def size_rows(index: Path) -> list[tuple[str, str]]:
-    files = index_files(index)
+def size_rows(files: dict[str, int]) -> list[tuple[str, str]]:
     rows = [(f"  {name}", mib(b)) for name, b in files.items()]
     return [("index size on disk", mib(sum(files.values())))] + rows
 
@@ -471,7 +482,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args, work: Path, docs: Path, queries: Path) -> int:
-    import shutil
 
     n_lecard = sum(1 for _ in _lines(docs))
     print(f"leian retrieval bench — {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; {load_line()}")
@@ -487,8 +497,6 @@ def run(args, work: Path, docs: Path, queries: Path) -> int:
 
     # ---- LeCaRD: text side only (the real job, embeddings off)
     text_idx, full_idx = work / "lecard-text", work / "lecard-full"
-    for p in (text_idx, full_idx):
-        shutil.rmtree(p, ignore_errors=True)
     spec = {
         "corpus": str(docs),
         "index": str(text_idx),
@@ -530,8 +538,8 @@ def run(args, work: Path, docs: Path, queries: Path) -> int:
                 "peak RSS, build with vectors",
                 f"{bf['rss']['self']:,.0f} MiB main, {bf['rss']['largest_child']:,.0f} MiB largest worker",
             ),
-            *size_rows(full_idx),
-            ("  (text-only index)", mib(sum(index_files(text_idx).values()))),
+            *size_rows(bf["files"]),
+            ("  (text-only index)", mib(sum(bt["files"].values())) if "files" in bt else "not recorded"),
             *search_rows(ls, targets=False),
         ],
     )
@@ -549,7 +557,6 @@ def run(args, work: Path, docs: Path, queries: Path) -> int:
         work / "synth.json",
     )
     syn_idx = work / f"synth-{n}"
-    shutil.rmtree(syn_idx, ignore_errors=True)
     bs = child(
         "build_synth",
         {
@@ -602,7 +609,7 @@ def run(args, work: Path, docs: Path, queries: Path) -> int:
                 f"{bs['rss']['self']:,.0f} MiB main, {bs['rss']['largest_child']:,.0f} MiB largest worker",
             ),
             *embed_rows(e, bs["docs"]),
-            *size_rows(syn_idx),
+            *size_rows(bs["files"]),
             *search_rows(ss, targets=True),
         ],
     )

@@ -3,18 +3,20 @@
 
     python bench/synth_corpus.py --lecard /work/shared/data/lecard -n 100000 --out /tmp/synth.jsonl.gz
 
-Synthetic judgment ``syn-000001`` … is built from real judgments of ONE charge group (the first
-"犯…罪" of the judgment result), so the charges the extractor finds stay coherent with the facts:
+Synthetic judgment ``syn-000001`` … is built from real judgments of ONE charge group (the statute-level
+罪名 of the first charge named in the judgment result), so the charges the extractor finds stay
+coherent with the facts:
 
 - the court line (court, 刑事判决书, case number: what the court/province/year filters see) of real
   doc ``a``, then the parties and procedure of ``b`` (the extractor ties each charge in the judgment
   to a named defendant, so the parties must be those the judgment names);
 - the facts of real doc ``b``, with, in ``splice_rate`` of the docs, one paragraph of the facts of a
-  third doc ``c`` inserted at a paragraph boundary (so no two synthetic facts are the same text);
+  third doc ``c`` inserted at a paragraph boundary (at 100k, each real doc is the facts source of ~11
+  synthetic ones; the splices keep most of those texts distinct);
 - the reasoning, judgment and appendix of ``b``.
 
 Written in the LeCaRD candidate format (``id``, ``ajName``, ``ajjbqk``, ``cpfxgc``, ``pjjg``, ``qw``,
-``writName``) that ``leian index`` reads, plus ``synth`` = the source ids {header, facts, splice},
+``writName``) that ``leian index`` reads, plus ``synth`` = the source ids {header (court line), facts, splice},
 which the loader ignores and the benchmark uses to give each synthetic doc a vector derived from
 its sources. Every doc is drawn from its own seeded generator (seed, i): the first k docs are the same
 whatever n is, and the output is byte-identical for the same seed and sources. Only the (few thousand)

@@ -102,7 +102,9 @@ def test_splice_inserts_a_paragraph_of_a_same_charge_doc(sources):
             extra = extra.replace(p, "", 1)
         assert extra.strip() and extra.split()[0][:20] in c.facts
     plain = list(synth.synthesise(sources, 20, seed=3, splice_rate=0.0))
-    assert all(d["synth"]["splice"] is None and d["ajjbqk"] == by_id[d["synth"]["facts"]].facts for d in plain)
+    assert all(
+        d["synth"]["splice"] is None and d["ajjbqk"] == by_id[d["synth"]["facts"]].facts for d in plain
+    )
 
 
 def test_extracted_charges_follow_the_facts_doc(sources, tmp_path):
