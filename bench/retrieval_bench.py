@@ -257,15 +257,17 @@ def stage_build_synth(spec: dict) -> dict:
                 n += b.upsert(batch).written
                 write_s += time.perf_counter() - t
                 batch.clear()
-                # the machine is shared: stop cleanly rather than let the OOM killer pick a victim
                 if deadline is not None and time.monotonic() > deadline:
                     stopped = f"stopped by --build-minutes after {n:,} docs"
                     break
                 if mem_available_mib() < min_free:
-                    raise SystemExit(
-                        f"build stopped after {n:,} docs: under {min_free:,} MiB of memory left "
+                    # the machine is shared: stop (and benchmark what was built) rather than let the OOM
+                    # killer pick a victim
+                    stopped = (
+                        f"stopped after {n:,} docs: under {min_free:,} MiB of memory left "
                         f"(this process: {peak_rss_mib()['self']:,.0f} MiB peak)"
                     )
+                    break
         t = time.perf_counter()
         n += b.upsert(batch).written if batch else 0
         write_s += time.perf_counter() - t

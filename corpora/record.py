@@ -10,7 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SentenceKind = Literal["有期徒刑", "拘役", "管制", "无期徒刑", "死刑", "死刑缓期执行", "免予刑事处罚", "单处罚金"]
+SentenceKind = Literal[
+    "有期徒刑", "拘役", "管制", "无期徒刑", "死刑", "死刑缓期执行", "免予刑事处罚", "单处罚金"
+]
 CourtLevel = Literal["最高", "高级", "中级", "基层"]
 Procedure = Literal["一审", "二审", "再审", "其他"]
 Tier = Literal["指导性案例", "典型案例", "参考性案例", "普通"]

@@ -37,6 +37,7 @@ from leian.retrieval.models import ChargePrediction, Highlight, Hit, Query, Sear
 
 CHARGE_MODEL_ARTIFACT = "charge_model"
 MAX_HIGHLIGHTS_PER_TERM = 5
+STAGE_GAP = 100.0  # ranks cases outside the first stage below every case inside it
 CONFIDENT = 0.3  # a predicted charge at least this likely is named in reasons and statutes
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _NUMBER = re.compile(r"[0-9.]+")
@@ -51,14 +52,17 @@ class SearchConfig(BaseModel):
     use_dense: bool = True
     use_structure: bool = True
     # query term weight = (count in the facts) ** query_tf_power: 0 counts each term once (long fact
-    # texts repeat words), 1 is plain BM25 query term frequency
-    query_tf_power: float = Field(default=0.0, ge=0.0, le=1.0)
+    # texts repeat words), 1 is plain BM25 query term frequency; the square root keeps what the facts
+    # dwell on without letting one repeated word (a name, 盗窃) drown the rest
+    query_tf_power: float = Field(default=0.5, ge=0.0, le=1.0)
     # numbers in the facts (dates, weights, amounts) rarely recur verbatim in a similar case
     query_numbers: bool = True
     candidates: int = Field(default=200, ge=10, le=5000)
+    stage1_depth: int = Field(default=0, ge=0, le=5000)  # 0: no first stage, everything is reranked
+    stage1_tf_power: float = Field(default=1.0, ge=0.0, le=1.0)
     w_bm25: float = 0.75
     w_dense: float = 0.25
-    w_charge: float = 0.8
+    w_charge: float = 1.5
     w_statute: float = 0.1
     w_circ: float = 0.1
     w_amount: float = 0.1
@@ -196,8 +200,16 @@ class Searcher:
         # The normalisation pool is the top `candidates` of each list: fixed per query, so a case's
         # score does not depend on how deep the caller ranks or which candidates it re-ranks.
         stat_ids = list(dict.fromkeys([i for i, _ in lex[:k_stat]] + [i for i, _ in dense[:k_stat]]))
+        # first stage (retrieve, then rerank): the top `stage1_depth` cases by plain query-tf BM25
+        # are reranked first; the rest follow. Fixed per query, like the normalisation pool.
+        stage1: set[str] = set()
+        if cfg.stage1_depth and cfg.use_bm25:
+            tf_terms = {t: float(n) ** cfg.stage1_tf_power for t, n in Counter(tokens).items() if t in terms}
+            stage1 = {i for i, _ in self.backend.lexical(tf_terms, filters, cfg.stage1_depth)}
         pool_ids = list(
-            dict.fromkeys(stat_ids + [i for i, _ in lex] + [i for i, _ in dense] + (restrict or []))
+            dict.fromkeys(
+                stat_ids + sorted(stage1) + [i for i, _ in lex] + [i for i, _ in dense] + (restrict or [])
+            )
         )
         bm25 = dict(lex)
         cos = dict(dense)
@@ -250,6 +262,10 @@ class Searcher:
                 s = self._structure(charges, pending, facets[cid])
                 comp.update(s)
                 score += s["structure"]
+            if stage1:
+                comp["stage1"] = float(cid in stage1)
+                if cid not in stage1:
+                    score -= STAGE_GAP
             comp["score"] = score
             scored.append((score, cid, comp))
         scored.sort(key=lambda x: (-x[0], x[1]))
