@@ -103,21 +103,9 @@ class IndexJob(BaseModel):
             build_backend(self.backend, index=self.index, manifest=manifest, es_options=self.es_options) as b,
             self._bar("indexing") as tick,
         ):
-            batch = []
-            for case in prepare(
-                records,
-                tokenizer,
-                embedder,
-                batch_size=self.batch_size,
-                workers=self.workers,
-                on_progress=tick,
-            ):
-                batch.append(case)
+            for case in self._write_all(b, records, tokenizer, embedder, summary, tick):
                 tokens.append(case.tokens)
                 labels.append(sorted({charge_group(c) for c in case.record.charges}))
-                if len(batch) >= 256:
-                    self._write(b, batch, summary)
-            self._write(b, batch, summary)
             summary.skipped = _skipped(loader)
             if summary.indexed == 0:
                 raise CorpusReadError(
@@ -147,23 +135,25 @@ class IndexJob(BaseModel):
         loader, records = self._records()
         summary = IndexSummary(index=self.index)
         with self._bar("adding") as tick:
-            batch = []
-            for case in prepare(
-                records,
-                tokenizer,
-                embedder,
-                batch_size=self.batch_size,
-                workers=self.workers,
-                on_progress=tick,
-            ):
-                batch.append(case)
-                if len(batch) >= 256:
-                    self._write(be, batch, summary)
-            self._write(be, batch, summary)
+            for _ in self._write_all(be, records, tokenizer, embedder, summary, tick):
+                pass
         summary.skipped = _skipped(loader)
         summary.total = be.count()
         summary.seconds = time.perf_counter() - t0
         return summary
+
+    def _write_all(self, backend, records, tokenizer, embedder, summary: IndexSummary, tick):
+        """Prepare and write in batches; yields each case once it is handed to the backend."""
+        batch = []
+        cases = prepare(
+            records, tokenizer, embedder, batch_size=self.batch_size, workers=self.workers, on_progress=tick
+        )
+        for case in cases:
+            batch.append(case)
+            yield case
+            if len(batch) >= 256:
+                self._write(backend, batch, summary)
+        self._write(backend, batch, summary)
 
     def _write(self, backend, batch: list, summary: IndexSummary) -> None:
         if not batch:

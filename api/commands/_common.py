@@ -48,3 +48,31 @@ def progress(total: int | None, desc: str, unit: str = "doc"):
         yield bar.update
     finally:
         bar.close()
+
+
+def validation_message(e: ValueError) -> str:
+    """The first problem of a pydantic error as one readable line: ``field: message``."""
+    errors = getattr(e, "errors", None)
+    if callable(errors) and errors():
+        err = errors()[0]
+        where = ".".join(str(x) for x in err.get("loc", ()))
+        return f"{where}: {err['msg']}" if where else str(err["msg"])
+    return str(e).splitlines()[0]
+
+
+def filters_from_args(args: argparse.Namespace):
+    """``Filters`` from the filter options a subcommand defines (absent options are no filter)."""
+    from leian.errors import InvalidInput
+    from leian.retrieval.models import Filters
+
+    try:
+        return Filters(
+            court_level=getattr(args, "court_level", None),
+            province=getattr(args, "province", None),
+            year_from=getattr(args, "year_from", None),
+            year_to=getattr(args, "year_to", None),
+            tier=getattr(args, "tier", None),
+            charge=getattr(args, "charge_filter", None),
+        )
+    except ValueError as e:
+        raise InvalidInput(f"bad filter: {validation_message(e)}") from None

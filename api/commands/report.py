@@ -14,7 +14,12 @@ import os
 import sys
 from pathlib import Path
 
-from leian.api.commands._common import add_backend_arguments, es_options
+from leian.api.commands._common import (
+    add_backend_arguments,
+    es_options,
+    filters_from_args,
+    validation_message,
+)
 from leian.errors import InvalidInput
 
 FORMATS = ("json", "md", "html", "docx")
@@ -108,24 +113,18 @@ def _format(args) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leian.retrieval.models import Filters, Query
+    from leian.retrieval.models import Query
     from leian.retrieval.render import render
     from leian.retrieval.report import Requester, build_report
     from leian.retrieval.search import open_searcher
 
     fmt = _format(args)
     proposed = _proposed(args)
+    filters = filters_from_args(args)
     try:
-        filters = Filters(
-            court_level=args.court_level,
-            province=args.province,
-            year_from=args.year_from,
-            year_to=args.year_to,
-            tier=args.tier,
-        )
         requester = Requester(name=args.requester_name, organisation=args.requester_org)
     except ValueError as e:
-        raise InvalidInput(f"bad option: {str(e).splitlines()[-1].strip()}") from None
+        raise InvalidInput(f"bad option: {validation_message(e)}") from None
     if not 1 <= args.top <= 1000 or not 0 <= args.stats_k <= 1000:
         raise InvalidInput(f"--top must be 1..1000 and --stats-k 0..1000 (got {args.top}, {args.stats_k})")
     query = Query(

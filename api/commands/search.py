@@ -6,7 +6,12 @@ import argparse
 import json
 import sys
 
-from leian.api.commands._common import add_backend_arguments, es_options
+from leian.api.commands._common import (
+    add_backend_arguments,
+    es_options,
+    filters_from_args,
+    validation_message,
+)
 from leian.errors import CorpusReadError, InvalidInput
 
 
@@ -31,16 +36,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--config", nargs="*", default=[], metavar="KEY=VALUE", help="ranking settings (SearchConfig)"
     )
     p.add_argument("--run-tag", default="leian", help="trec: the run tag column")
-
-
-def validation_message(e: ValueError) -> str:
-    """The first problem of a pydantic error as one readable line: ``field: message``."""
-    errors = getattr(e, "errors", None)
-    if callable(errors) and errors():
-        err = errors()[0]
-        where = ".".join(str(x) for x in err.get("loc", ()))
-        return f"{where}: {err['msg']}" if where else str(err["msg"])
-    return str(e).splitlines()[0]
 
 
 def parse_config(pairs: list[str]):
@@ -85,20 +80,10 @@ def _queries(args) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leian.retrieval.models import MAX_TOP_K, Filters, Query
+    from leian.retrieval.models import MAX_TOP_K, Query
     from leian.retrieval.search import open_searcher
 
-    try:
-        filters = Filters(
-            court_level=args.court_level,
-            province=args.province,
-            year_from=args.year_from,
-            year_to=args.year_to,
-            tier=args.tier,
-            charge=args.charge_filter,
-        )
-    except ValueError as e:
-        raise InvalidInput(f"bad filter: {validation_message(e)}") from None
+    filters = filters_from_args(args)
     if not 1 <= args.top <= MAX_TOP_K:
         raise InvalidInput(f"--top {args.top}: give a number of cases from 1 to {MAX_TOP_K}")
     queries = _queries(args)

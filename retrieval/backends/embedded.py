@@ -442,27 +442,20 @@ class EmbeddedBackend:
         scores = st.vectors @ q  # exact: flat inner product over live rows (dead rows are zeroed)
         return self._top(st, scores, self._allowed(st, filters, ids), k, keep_zero=True)
 
-    def get(self, ids: Iterable[str]) -> dict[str, CaseRecord]:
+    def _column(self, column: str, ids: Iterable[str]) -> Iterator[tuple[str, str]]:
         ids = list(ids)
-        out: dict[str, CaseRecord] = {}
         con = self._con()
-        for i in range(0, len(ids), 500):
+        for i in range(0, len(ids), 500):  # SQLite's bound-parameter limit
             chunk = ids[i : i + 500]
-            q = f"SELECT id, record FROM cases WHERE id IN ({','.join('?' * len(chunk))})"
-            for cid, rec in con.execute(q, chunk):
-                out[cid] = CaseRecord.model_validate_json(rec)
-        return out
+            yield from con.execute(
+                f"SELECT id, {column} FROM cases WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+
+    def get(self, ids: Iterable[str]) -> dict[str, CaseRecord]:
+        return {cid: CaseRecord.model_validate_json(rec) for cid, rec in self._column("record", ids)}
 
     def facets(self, ids: Iterable[str]) -> dict[str, dict]:
-        ids = list(ids)
-        out: dict[str, dict] = {}
-        con = self._con()
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            q = f"SELECT id, facets FROM cases WHERE id IN ({','.join('?' * len(chunk))})"
-            for cid, f in con.execute(q, chunk):
-                out[cid] = json.loads(f)
-        return out
+        return {cid: json.loads(f) for cid, f in self._column("facets", ids)}
 
     def vectors_of(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
         st = self._fresh()
