@@ -641,6 +641,7 @@ class _Builder:
         self.vectors: list[np.ndarray] = []
         self.artifacts: dict[str, bytes] = {}
         self.dates: list[str] = []
+        self.licences: set[str] = set()
 
     def upsert(self, cases: Iterable[IndexedCase]) -> WriteReport:
         report = WriteReport()
@@ -670,6 +671,8 @@ class _Builder:
                 self.vectors.append(np.asarray(c.vector, dtype=np.float32).reshape(-1))
             if c.record.judgment_date:
                 self.dates.append(c.record.judgment_date)
+            if c.record.source.licence:
+                self.licences.add(f"{c.record.source.corpus or '?'}: {c.record.source.licence}")
             v = _row_values(c)
             self.con.execute(
                 "INSERT INTO cases(id, base_pos, record, tokens, vector, court_level, province, tier, year,"
@@ -723,6 +726,8 @@ class _Builder:
         corpus = dict(self.manifest.corpus)
         if self.dates:
             corpus.update(date_from=min(self.dates), date_to=max(self.dates))
+        if self.licences:
+            corpus["licence"] = "; ".join(sorted(self.licences))
         self.manifest = self.manifest.model_copy(update={"doc_count": n, "updated_at": now, "corpus": corpus})
         (self.gen / "manifest.json").write_text(self.manifest.model_dump_json(indent=2), encoding="utf-8")
 
