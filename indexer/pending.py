@@ -33,7 +33,7 @@ FACT_PATTERNS: dict[str, str] = {
     "未成年": r"未成年人|(?:未满|不满)(?:十八|18)周岁",
     "从犯": r"起次要作用|起辅助作用|从犯",
 }
-_NEG = re.compile(r"(?:不|未|没有|并无|拒不|拒绝)[^。；，]{0,4}$")
+_NEG = re.compile(r"(?:不|未|没有|并无|拒不|拒绝)[^。；，]{0,7}$")
 _ALCOHOL = re.compile(
     r"(?:血液)?(?:酒精|乙醇)(?:含量)?[^。；\d]{0,12}?(\d+(?:\.\d+)?)\s*(?:mg|毫克)\s*[/／每]\s*100\s*(?:ml|mL|毫升)"
 )
@@ -46,7 +46,7 @@ def fact_circumstances(facts: str) -> list[tuple[str, int, int]]:
     out: list[tuple[str, int, int]] = []
     for name, pat in _COMPILED.items():
         for m in pat.finditer(facts):
-            if _NEG.search(facts[max(0, m.start() - 6) : m.start()]):
+            if _NEG.search(facts[max(0, m.start() - 10) : m.start()]):
                 continue
             out.append((name, m.start(), m.end()))
             break

@@ -9,7 +9,8 @@ score = w_bm25·z(bm25) + w_dense·z(dense)                       (fusion; z ove
 z-scores use the mean and spread of a fixed pool per query (the top ``candidates`` of each list),
 whatever the depth ranked or the candidate list re-ranked, so a case gets the same score under every
 evaluation protocol. Ties are broken by case id. Every hit carries its component scores
-and Chinese reasons.
+and Chinese reasons. Optionally (``stage1_depth``) only the top cases of a plain query-tf BM25 first
+stage are reranked and the rest follow, the classic retrieve-then-rerank split (off by default).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from leian import PRODUCT, __version__
-from leian.corpora.dictionaries import canonical_charge, charge_article, charge_group
+from leian.corpora.dictionaries import charge_article, charge_group
 from leian.corpora.record import CaseRecord
 from leian.errors import IndexIncompatible, InvalidInput
 from leian.indexer.charge_model import ChargeModel
@@ -494,4 +495,4 @@ def open_searcher(
     return Searcher(be, tokenizer, embedder, cfg, charge_model)
 
 
-__all__ = ["CHARGE_MODEL_ARTIFACT", "SearchConfig", "Searcher", "canonical_charge", "open_searcher"]
+__all__ = ["CHARGE_MODEL_ARTIFACT", "SearchConfig", "Searcher", "open_searcher"]
