@@ -9,6 +9,7 @@ query never needs the training corpus, and it is rebuilt with every full build.
 from __future__ import annotations
 
 import io
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 
@@ -16,7 +17,10 @@ import numpy as np
 import scipy.sparse as sp
 
 SIGMOID_SCALE = 1.5
-MIN_EXAMPLES = 3  # a charge seen fewer times cannot be learned; it can still match via the search itself
+MIN_EXAMPLES = 3
+MAX_TRAIN_DOCS = (
+    20_000  # a charge seen fewer times cannot be learned; it can still match via the search itself
+)
 
 
 class ChargeModel:
@@ -32,23 +36,43 @@ class ChargeModel:
     # ---------------------------------------------------------------- training
     @classmethod
     def train(
-        cls, token_lists: Sequence[list[str]], label_lists: Sequence[list[str]], *, c: float = 0.5
+        cls, token_lists: Sequence[list[str]], label_lists: Sequence[list[str]], **kw
     ) -> ChargeModel | None:
-        """Returns None when the corpus has too few labelled cases to learn from."""
+        counts = TermCounts()
+        for tokens, labels in zip(token_lists, label_lists, strict=True):
+            counts.add(tokens, labels)
+        return cls.train_counts(counts, **kw)
+
+    @classmethod
+    def train_counts(
+        cls, counts: TermCounts, *, c: float = 0.5, max_docs: int = MAX_TRAIN_DOCS
+    ) -> ChargeModel | None:
+        """Train from compact term counts. Returns None when too few labelled cases to learn from.
+
+        Past ``max_docs`` labelled cases a deterministic, label-balanced subsample is used, so the
+        training time of a 100k-judgment build stays bounded (frequent charges lose examples first)."""
         from sklearn.svm import LinearSVC
 
-        counts = Counter(lab for labs in label_lists for lab in set(labs))
-        labels = sorted(lab for lab, n in counts.items() if n >= MIN_EXAMPLES)
+        label_lists = counts.labels
+        freq = Counter(lab for labs in label_lists for lab in set(labs))
+        labels = sorted(lab for lab, n in freq.items() if n >= MIN_EXAMPLES)
         keep = [i for i, labs in enumerate(label_lists) if labs]
         if len(labels) < 2 or len(keep) < 10:
             return None
-        df = Counter(t for i in keep for t in set(token_lists[i]))
-        vocab = {t: j for j, t in enumerate(sorted(t for t, n in df.items() if n >= 2))}
+        if len(keep) > max_docs:
+            keep = _balanced_subset(keep, label_lists, max_docs)
+        tf = counts.matrix()[keep]
+        df = np.diff(tf.tocsc().indptr)
+        terms = counts.terms()
+        cols = sorted((j for j in np.flatnonzero(df >= 2)), key=lambda j: terms[j])
+        vocab = {terms[j]: k for k, j in enumerate(cols)}
         n_docs = len(keep)
-        idf = np.zeros(len(vocab), dtype=np.float64)
-        for t, j in vocab.items():
-            idf[j] = np.log((1 + n_docs) / (1 + df[t])) + 1.0  # sklearn's smooth idf
-        x = _tfidf([token_lists[i] for i in keep], vocab, idf.astype(np.float32))
+        idf = (np.log((1 + n_docs) / (1 + df[cols])) + 1.0).astype(np.float32)  # sklearn's smooth idf
+        x = tf[:, cols].tocsr()
+        x.data = (1.0 + np.log(x.data)) * idf[x.indices]  # sublinear tf x idf, rows L2-normalised
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        x = sp.csr_matrix(sp.diags(1.0 / norms) @ x, dtype=np.float32)
         y = np.zeros((len(keep), len(labels)), dtype=bool)
         index = {lab: j for j, lab in enumerate(labels)}
         for row, i in enumerate(keep):
@@ -60,6 +84,8 @@ class ChargeModel:
         for j in range(len(labels)):
             if y[:, j].all():
                 bias[j] = 10.0
+                continue
+            if not y[:, j].any():  # every example of this charge fell out of the subsample
                 continue
             # A linear SVM per charge (as accurate as logistic regression here, 5x faster to train);
             # its margin is mapped to a probability by a fixed sigmoid: margin +1 -> 0.82, -1 -> 0.18.
@@ -114,3 +140,56 @@ def _tfidf(token_lists: Sequence[list[str]], vocab: dict[str, int], idf: np.ndar
         (np.array(data, dtype=np.float32), np.array(indices, dtype=np.int32), np.array(indptr)),
         shape=(len(token_lists), len(vocab)),
     )
+
+
+class TermCounts:
+    """Per-judgment term counts as compact integer arrays (the corpus's token strings are not kept:
+    at 100k judgments lists of Python strings would need ~20 GB)."""
+
+    def __init__(self) -> None:
+        self._vocab: dict[str, int] = {}
+        self._indptr = array("q", [0])
+        self._ids = array("i")
+        self._counts = array("i")
+        self.labels: list[list[str]] = []
+
+    def add(self, tokens: list[str], labels: list[str]) -> None:
+        vocab = self._vocab
+        for t, n in Counter(tokens).items():
+            tid = vocab.get(t)
+            if tid is None:
+                tid = vocab[t] = len(vocab)
+            self._ids.append(tid)
+            self._counts.append(n)
+        self._indptr.append(len(self._ids))
+        self.labels.append(labels)
+
+    def terms(self) -> list[str]:
+        return sorted(self._vocab, key=self._vocab.get)
+
+    def matrix(self) -> sp.csr_matrix:
+        return sp.csr_matrix(
+            (
+                np.frombuffer(self._counts, np.int32).astype(np.float32),
+                np.frombuffer(self._ids, np.int32),
+                np.frombuffer(self._indptr, np.int64),
+            ),
+            shape=(len(self.labels), len(self._vocab)),
+        )
+
+
+def _balanced_subset(keep: list[int], label_lists: Sequence[list[str]], max_docs: int) -> list[int]:
+    """At most ``max_docs`` of ``keep``: each charge keeps up to an equal share, in a fixed random order."""
+    order = np.random.default_rng(0).permutation(len(keep))
+    n_labels = len({lab for i in keep for lab in label_lists[i]}) or 1
+    cap = max(MIN_EXAMPLES, max_docs // n_labels)
+    taken: Counter[str] = Counter()
+    chosen = []
+    for k in order:
+        i = keep[k]
+        if any(taken[lab] < cap for lab in label_lists[i]):
+            chosen.append(i)
+            taken.update(label_lists[i])
+            if len(chosen) == max_docs:
+                break
+    return sorted(chosen)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leian.corpora.dictionaries import charge_group
 from leian.errors import CorpusReadError
-from leian.indexer.charge_model import ChargeModel
+from leian.indexer.charge_model import ChargeModel, TermCounts
 from leian.indexer.pipeline import default_workers, prepare
 from leian.indexer.tokenize import Tokenizer
 from leian.retrieval.backends import build_backend, new_manifest, open_backend
@@ -98,20 +98,19 @@ class IndexJob(BaseModel):
         )
         loader, records = self._records()
         summary = IndexSummary(index=self.index)
-        tokens, labels = [], []
+        counts = TermCounts()  # for the charge model, without keeping the corpus's token strings
         with (
             build_backend(self.backend, index=self.index, manifest=manifest, es_options=self.es_options) as b,
             self._bar("indexing") as tick,
         ):
             for case in self._write_all(b, records, tokenizer, embedder, summary, tick):
-                tokens.append(case.tokens)
-                labels.append(sorted({charge_group(c) for c in case.record.charges}))
+                counts.add(case.tokens, sorted({charge_group(c) for c in case.record.charges}))
             summary.skipped = _skipped(loader)
             if summary.indexed == 0:
                 raise CorpusReadError(
                     f"nothing could be indexed from {self.corpus}; the previous index is kept"
                 )
-            model = ChargeModel.train(tokens, labels)
+            model = ChargeModel.train_counts(counts)
             if model is not None:
                 b.put_artifact(CHARGE_MODEL_ARTIFACT, model.to_bytes())
                 summary.charge_labels = len(model.labels)

@@ -1,0 +1,59 @@
+"""The charge model: TF-IDF identical to scikit-learn's, learns, round-trips, subsamples fairly."""
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from leian.indexer.charge_model import ChargeModel, TermCounts, _balanced_subset, _tfidf
+
+THEFT = ["盗窃", "财物", "价值", "窃取", "手机", "超市"]
+DRUNK = ["醉酒", "驾驶", "机动车", "血液", "酒精", "道路"]
+FRAUD = ["诈骗", "虚构", "骗取", "转账", "冒充", "微信"]
+
+
+def corpus(n=30):
+    rng = np.random.default_rng(1)
+    docs, labels = [], []
+    for i in range(n):
+        for words, lab in ((THEFT, "盗窃罪"), (DRUNK, "危险驾驶罪"), (FRAUD, "诈骗罪")):
+            docs.append(list(rng.choice(words, size=12)) + [f"名字{i}", "被告人", "查明"])
+            labels.append([lab])
+    return docs, labels
+
+
+def test_tfidf_matches_scikit_learn():
+    docs, labels = corpus()
+    model = ChargeModel.train(docs, labels)
+    ref = TfidfVectorizer(analyzer=lambda d: d, sublinear_tf=True, min_df=2, dtype=np.float64)
+    x_ref = ref.fit_transform(docs)
+    assert sorted(model.vocab) == sorted(ref.vocabulary_)
+    cols = [ref.vocabulary_[t] for t in sorted(model.vocab, key=model.vocab.get)]
+    ours = _tfidf(docs, model.vocab, model.idf).toarray()
+    assert np.allclose(ours, x_ref.toarray()[:, cols], atol=1e-5)
+
+
+def test_learns_and_round_trips():
+    docs, labels = corpus()
+    model = ChargeModel.train(docs, labels)
+    assert model.predict(["醉酒", "驾驶", "机动车", "血液"])[0][0] == "危险驾驶罪"
+    assert model.predict(["虚构", "骗取", "转账"])[0][0] == "诈骗罪"
+    again = ChargeModel.from_bytes(model.to_bytes())
+    q = ["盗窃", "手机", "超市"]
+    assert again.predict(q)[0][0] == model.predict(q)[0][0] == "盗窃罪"
+    assert abs(again.predict(q)[0][1] - model.predict(q)[0][1]) < 1e-2  # float16 coefficients
+
+
+def test_too_few_labelled_cases_gives_no_model():
+    assert ChargeModel.train([["盗窃"]] * 5, [["盗窃罪"]] * 5) is None
+
+
+def test_balanced_subset_is_bounded_deterministic_and_keeps_rare_charges():
+    labels = [["盗窃罪"]] * 900 + [["危险驾驶罪"]] * 90 + [["抢劫罪"]] * 10
+    keep = list(range(len(labels)))
+    a = _balanced_subset(keep, labels, 200)
+    assert a == _balanced_subset(keep, labels, 200)
+    assert len(a) <= 200
+    assert sum(labels[i] == ["抢劫罪"] for i in a) == 10
+    counts = TermCounts()
+    for i in range(len(labels)):
+        counts.add(["词"], labels[i])
+    assert counts.matrix().shape == (1000, 1)
