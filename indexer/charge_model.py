@@ -99,7 +99,8 @@ class ChargeModel:
     def predict(self, tokens: list[str], top: int = 5) -> list[tuple[str, float]]:
         """(charge group, probability) best first; probabilities are independent (multi-label)."""
         x = _tfidf([tokens], self.vocab, self.idf)
-        logits = np.asarray(x @ self.coef.T).ravel() + self.bias
+        # a query has a few hundred distinct terms: gather those columns instead of a full product
+        logits = self.coef[:, x.indices] @ x.data + self.bias
         prob = 1.0 / (1.0 + np.exp(-logits))
         order = sorted(range(len(prob)), key=lambda j: (-prob[j], self.labels[j]))[:top]
         return [(self.labels[j], float(prob[j])) for j in order]

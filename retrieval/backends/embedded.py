@@ -58,12 +58,13 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
     id TEXT PRIMARY KEY,
     base_pos INTEGER,            -- row in the base segment's arrays; NULL for delta cases
-    record TEXT NOT NULL,        -- CaseRecord JSON
-    tokens TEXT NOT NULL,        -- space-joined jieba tokens
-    vector BLOB,                 -- float32, L2-normalised
+    -- small columns first: SQLite reads a row front to back, through the big ones' overflow pages
     court_level TEXT, province TEXT, tier TEXT, year INTEGER,
     charges TEXT, charge_groups TEXT,
-    facets TEXT NOT NULL         -- base.facets_of: what the rerank reads
+    facets TEXT NOT NULL,        -- base.facets_of: what the rerank reads
+    vector BLOB,                 -- float32, L2-normalised
+    tokens TEXT NOT NULL,        -- space-joined jieba tokens
+    record TEXT NOT NULL         -- CaseRecord JSON
 );
 CREATE TABLE IF NOT EXISTS tombstones (base_pos INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS artifacts (name TEXT PRIMARY KEY, data BLOB NOT NULL);
@@ -246,12 +247,17 @@ class EmbeddedBackend:
         base = _Segment(tf, base_len, vocab)
         nb = len(base_ids)
 
+        # tokens and vectors are read for the (small) delta segment only; the base has its own files
         rows = con.execute(
-            "SELECT id, base_pos, tokens, vector, court_level, province, tier, year, charge_groups FROM cases"
+            "SELECT id, base_pos, NULL, NULL, court_level, province, tier, year, charge_groups FROM cases"
+            " WHERE base_pos IS NOT NULL"
         ).fetchall()
+        delta_rows = con.execute(
+            "SELECT id, base_pos, tokens, vector, court_level, province, tier, year, charge_groups FROM cases"
+            " WHERE base_pos IS NULL ORDER BY id"
+        ).fetchall()
+        rows += delta_rows
         dead = {r[0] for r in con.execute("SELECT base_pos FROM tombstones")}
-        delta_rows = [r for r in rows if r[1] is None]
-        delta_rows.sort(key=lambda r: r[0])
         n = nb + len(delta_rows)
 
         ids = np.empty(n, dtype=object)
