@@ -22,10 +22,8 @@ def add_backend_arguments(p: argparse.ArgumentParser, index_required: bool = Tru
         choices=["embedded", "elasticsearch"],
         help="where the index lives (default: embedded)",
     )
-    try:
-        from leian.api.commands._es_args import add_es_arguments
-    except ImportError:  # pragma: no cover - the ES options module is part of the package
-        return
+    from leian.api.commands._es_args import add_es_arguments
+
     add_es_arguments(p)
 
 
