@@ -511,7 +511,7 @@ def _figure(report: Report):
     return fig, rc
 
 
-def chart_png(report: Report) -> bytes | None:
+def _save_chart(report: Report, fmt: str, metadata: dict) -> bytes | None:
     made = _figure(report)
     if made is None:
         return None
@@ -520,23 +520,19 @@ def chart_png(report: Report) -> bytes | None:
 
     buf = io.BytesIO()
     with matplotlib.rc_context(rc):
-        fig.savefig(buf, format="png", metadata={"Software": None}, bbox_inches="tight", pad_inches=0.1)
+        fig.savefig(buf, format=fmt, metadata=metadata, bbox_inches="tight", pad_inches=0.1)
     return buf.getvalue()
 
 
-def chart_svg(report: Report) -> str | None:
-    made = _figure(report)
-    if made is None:
-        return None
-    fig, rc = made
-    import matplotlib
+def chart_png(report: Report) -> bytes | None:
+    return _save_chart(report, "png", {"Software": None})
 
-    buf = io.StringIO()
-    with matplotlib.rc_context(rc):
-        fig.savefig(
-            buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight", pad_inches=0.1
-        )
-    svg = buf.getvalue()
+
+def chart_svg(report: Report) -> str | None:
+    data = _save_chart(report, "svg", {"Date": None, "Creator": None})
+    if data is None:
+        return None
+    svg = data.decode("utf-8")
     svg = svg[svg.index("<svg") :].strip()  # drop the XML prolog and DOCTYPE: inline in HTML5
     return re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)  # RDF boilerplate
 
