@@ -104,12 +104,21 @@ class Tokenizer:
         self._seg = _load(engine)
 
     def tokenize(self, text: str) -> list[str]:
-        stop, cut = self._stop, self._seg.cut
+        stop = self._stop
+        runs = [(m.lastgroup, m.group()) for m in _RUNS.finditer(unicodedata.normalize("NFKC", text).lower())]
+        # One call into jieba for all the Chinese runs, joined by spaces: both engines cut each
+        # space-separated block on its own and emit the space, which marks where a run ends.
+        # (A call per run costs more than the cutting itself.)
+        han = [run for group, run in runs if group == "han"]
+        words = iter(self._seg.cut(" ".join(han)) if han else ())
         out: list[str] = []
-        for m in _RUNS.finditer(unicodedata.normalize("NFKC", text).lower()):
-            run = m.group()
-            if m.lastgroup == "han":
-                out.extend(t for t in cut(run) if t not in stop)
+        for group, run in runs:
+            if group == "han":
+                for w in words:
+                    if w == " ":
+                        break
+                    if w not in stop:
+                        out.append(w)
             elif run not in stop:
                 out.append(run)
         return out

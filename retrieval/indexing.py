@@ -104,7 +104,7 @@ class IndexJob(BaseModel):
             self._bar("indexing") as tick,
         ):
             for case in self._write_all(b, records, tokenizer, embedder, summary, tick):
-                counts.add(case.tokens, sorted({charge_group(c) for c in case.record.charges}))
+                counts.add_counts(case.term_counts, sorted({charge_group(c) for c in case.record.charges}))
             summary.skipped = _skipped(loader)
             if summary.indexed == 0:
                 raise CorpusReadError(

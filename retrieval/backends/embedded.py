@@ -663,15 +663,14 @@ class _Builder:
             self.seen.add(cid)
             pos = len(self.ids)
             self.ids.append(cid)
-            counts: dict[int, int] = {}
-            for t in c.tokens:
-                tid = self.vocab.get(t)
-                if tid is None:
-                    tid = self.vocab[t] = len(self.vocab)
-                counts[tid] = counts.get(tid, 0) + 1
-            self.rows.extend(counts.keys())
-            self.cols.extend([pos] * len(counts))
-            self.vals.extend(counts.values())
+            tc = c.term_counts
+            vocab = self.vocab
+            for t in tc:  # first-seen order: the same ids on every build
+                if t not in vocab:
+                    vocab[t] = len(vocab)
+            self.rows.extend([vocab[t] for t in tc])
+            self.cols.extend([pos] * len(tc))
+            self.vals.extend(tc.values())
             self.lens.append(float(len(c.tokens)))
             if dim:
                 self.vectors.append(np.asarray(c.vector, dtype=np.float32).reshape(-1))
