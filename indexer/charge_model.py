@@ -94,7 +94,8 @@ class ChargeModel:
                 return
             # A linear SVM per charge (as accurate as logistic regression here, 5x faster to train);
             # its margin is mapped to a probability by a fixed sigmoid: margin +1 -> 0.82, -1 -> 0.18.
-            clf = LinearSVC(C=c, dual=True, max_iter=2000)
+            # a fixed seed for liblinear's shuffling: the same model on every build, in any thread order
+            clf = LinearSVC(C=c, dual=True, max_iter=2000, random_state=0)
             clf.fit(x, y[:, j])
             coef[j] = SIGMOID_SCALE * clf.coef_[0]
             bias[j] = SIGMOID_SCALE * clf.intercept_[0]

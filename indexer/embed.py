@@ -254,15 +254,16 @@ def _cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def torch_threads(requested: int | None = None) -> int:
-    """CPU threads for torch: ``requested``, else ``$LEIAN_TORCH_THREADS``, else half the cores this
-    process may use (at least one), never more than those cores.
+def torch_threads(requested: int | None = None, *, serving: bool = False) -> int:
+    """CPU threads for torch: ``requested``, else ``$LEIAN_TORCH_THREADS``, else a default for the
+    role, never more than the cores this process may use.
 
-    Why half: on the 2-core box, with other processes busy (load ~8), one thread embedded a 512-token
-    chunk in 0.8 s wall / 0.3 CPU-s and two threads in 1.6 s / 0.6 CPU-s; a short query took 130 ms
-    with one thread and 0.8-2.3 s with two (OpenMP workers spin while their partner is descheduled).
-    A server also needs a core for BM25 and HTTP. On an idle machine more threads help: set
-    LEIAN_TORCH_THREADS."""
+    Indexing (default) takes half the cores, at least one: the text-side worker processes need the
+    rest. Serving (``serving=True``: embedding one query at a time, under the embedder's lock) takes
+    every core: on the idle 2-core box a one-chunk query embedded in p50 87 / p95 154 ms with two
+    threads against 144 / 276 ms with one. On a machine shared with other busy processes, OpenMP
+    threads spin while their partner is descheduled (two threads took 0.8-2.3 s for a short query at
+    load ~8, one took 130 ms): set LEIAN_TORCH_THREADS=1 there."""
     cores = _cpu_count()
     if requested is None:
         env = os.environ.get("LEIAN_TORCH_THREADS", "").strip()
@@ -271,7 +272,7 @@ def torch_threads(requested: int | None = None) -> int:
                 raise InvalidInput(f"LEIAN_TORCH_THREADS must be a positive integer, got {env!r}")
             requested = int(env)
         else:
-            requested = max(1, cores // 2)
+            requested = cores if serving else max(1, cores // 2)
     return max(1, min(int(requested), cores))
 
 
@@ -361,11 +362,12 @@ class Embedder:
         max_chunks: int | None = DEFAULT_MAX_CHUNKS,
         batch_size: int | None = None,
         threads: int | None = None,
+        serving: bool = False,
     ) -> Embedder:
         """Load ``model`` (None: the default e5, built on first use) on ``device`` (default: cuda when
         available, else cpu). ``cache`` is an EmbeddingCache, a path to its SQLite file, "default"
         (``$LEIAN_HOME/embeddings.sqlite``, where ``scripts/embed_corpus.py`` puts precomputed corpus
-        vectors) or None (no cache). ``threads``: torch's CPU threads (default: see :func:`torch_threads`)."""
+        vectors) or None (no cache). ``threads``: torch's CPU threads (default: see :func:`torch_threads`; ``serving`` for a searcher)."""
         model_dir = _resolve_model_dir(model)
         fingerprint = model_fingerprint(model_dir)
         name = model_dir.name
@@ -385,7 +387,7 @@ class Embedder:
                 from sentence_transformers import SentenceTransformer
             except ImportError as e:
                 raise ModelUnavailable(f"sentence-transformers / torch are not installed: {e}") from e
-            torch.set_num_threads(torch_threads(threads))
+            torch.set_num_threads(torch_threads(threads, serving=serving))
             if device is None:
                 device = "cuda" if torch.cuda.is_available() else "cpu"
             try:

@@ -68,12 +68,15 @@ class Protocol(StrEnum):
 PROTOCOL_METRICS: dict[Protocol, tuple[str, ...]] = {
     Protocol.A: ("ndcg@10", "ndcg@20", "ndcg@30", "p@5"),
     Protocol.B: ("ndcg@10", "ndcg@20", "ndcg@30", "p@5"),
-    Protocol.C: ("ndcg@30", "recall@100"),
+    Protocol.C: ("ndcg@30", "recall@100", "judged@30"),
 }
 PROTOCOL_DESCRIPTIONS: dict[Protocol, str] = {
     Protocol.A: "LeCaRD metrics.py: re-rank the 30 labelled candidates; P@5 counts grade 3",
     Protocol.B: "SAILER / trec_eval: rank the ~100-doc pool; P@5 counts grade >= 1",
-    Protocol.C: "whole corpus minus the query's own judgment; Recall@100 of grade >= 2",
+    Protocol.C: (
+        "whole corpus minus the query's own judgment; Recall@100 of grade >= 2; "
+        "Judged@30: share of the top 30 that LeCaRD labelled (unlabelled ones count as grade 0)"
+    ),
 }
 
 
@@ -163,6 +166,12 @@ def ndcg_lecard(ranked_grades: Sequence[int], all_grades: Iterable[int], k: int)
     return dcg(ranked_grades, k) / dcg(sorted(all_grades, reverse=True), k)
 
 
+def judged_at(ranked: Sequence[str], labels: Mapping[str, int], k: int) -> float:
+    """Share of the top k that is labelled at any grade, over k (pyserini's Judged@k): how much of a
+    ranking the pooled labels can see at all; unlabelled documents are scored as grade 0."""
+    return sum(1 for d in ranked[:k] if d in labels) / k
+
+
 def precision_at(ranked_grades: Sequence[int], k: int, relevant: Callable[[int], bool]) -> float:
     """trec_eval ``P.k``: relevant documents in the top k over k (not over the number returned)."""
     return sum(1 for g in ranked_grades[:k] if relevant(g)) / k
@@ -231,6 +240,7 @@ def evaluate_c(
         rows[qid] = {
             "ndcg@30": ndcg_trec(grades, judged, 30),
             "recall@100": recall_at(grades, judged, C_DEPTH, level=2),
+            "judged@30": judged_at(ranked, labels, 30),
         }
     return _result(Protocol.C, rows, per_query)
 
@@ -383,6 +393,7 @@ __all__ = [
     "evaluate_b",
     "evaluate_c",
     "evaluate_split",
+    "judged_at",
     "ndcg_lecard",
     "ndcg_trec",
     "parse_protocols",

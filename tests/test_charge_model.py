@@ -57,3 +57,15 @@ def test_balanced_subset_is_bounded_deterministic_and_keeps_rare_charges():
     for i in range(len(labels)):
         counts.add(["词"], labels[i])
     assert counts.matrix().shape == (1000, 1)
+
+
+def test_parallel_training_equals_one_charge_at_a_time(monkeypatch):
+    # charges train in threads; the coefficients must not depend on how many run at once
+    import leian.indexer.charge_model as cm
+
+    docs, labels = corpus()
+    parallel = ChargeModel.train(docs, labels)
+    monkeypatch.setattr(cm, "_cpu_count", lambda: 1)
+    serial = ChargeModel.train(docs, labels)
+    assert parallel.labels == serial.labels
+    assert np.array_equal(parallel.coef, serial.coef) and np.array_equal(parallel.bias, serial.bias)

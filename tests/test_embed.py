@@ -345,10 +345,11 @@ def test_nfkc_keeps_fullwidth_tilde_like_the_map():
 def test_torch_threads_respect_the_machine(monkeypatch):
     cores = len(os.sched_getaffinity(0))
     monkeypatch.delenv("LEIAN_TORCH_THREADS", raising=False)
-    assert torch_threads() == max(1, cores // 2)
+    assert torch_threads() == max(1, cores // 2)  # indexing: the text-side workers need the rest
+    assert torch_threads(serving=True) == cores  # one query at a time: every core
     assert torch_threads(10_000) == cores  # never more than the cores this process may use
     monkeypatch.setenv("LEIAN_TORCH_THREADS", "1")
-    assert torch_threads() == 1
+    assert torch_threads() == torch_threads(serving=True) == 1
     monkeypatch.setenv("LEIAN_TORCH_THREADS", "two")
     with pytest.raises(InvalidInput, match="LEIAN_TORCH_THREADS"):
         torch_threads()

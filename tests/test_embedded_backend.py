@@ -236,6 +236,30 @@ def test_scoring_given_ids_returns_exactly_those_ids_including_zeros(index, corp
     assert len(index.lexical(["词25"], None, k=2, ids=asked)) == 2
 
 
+def test_scoring_given_ids_equals_scoring_the_whole_corpus(index, corpus):
+    # the ids fast path (binary search in the postings; a few rows of vectors) against the full scoring,
+    # over base and delta segments, with a deleted and a filtered-out case among those asked
+    rng = np.random.default_rng(9)
+    index.upsert([make_case("n200", ["词25", "词03", "词03"], rng), make_case("n201", ["词07"], rng)])
+    index.delete(["c002"])
+    asked = [c.record.id for c in corpus] + ["n200", "n201", "c002", "no-such-case"]
+    terms = {"词25": 1.0, "词03": 0.5, "词07": 2.0, "not-a-term": 1.0}
+    full = dict(index.lexical(terms, None, k=10_000))
+    got = dict(index.lexical(terms, None, k=len(asked), ids=asked))
+    assert set(got) == {c.record.id for c in corpus if c.record.id != "c002"} | {"n200", "n201"}
+    for cid, score in got.items():
+        assert score == pytest.approx(full.get(cid, 0.0), rel=1e-6, abs=1e-7), cid
+    q = rng.standard_normal(DIM).astype(np.float32)
+    q /= np.linalg.norm(q)
+    full_d = dict(index.dense(q, None, k=10_000))
+    got_d = dict(index.dense(q, None, k=len(asked), ids=asked))
+    assert set(got_d) == set(got)
+    assert all(got_d[c] == pytest.approx(full_d[c], abs=1e-6) for c in got_d)
+    levels = {cid: rec.court_level for cid, rec in index.get(list(got)).items()}
+    only = dict(index.lexical(terms, Filters(court_level=["基层"]), k=len(asked), ids=asked))
+    assert only == {c: s for c, s in got.items() if levels[c] == "基层"} and only
+
+
 # ------------------------------------------------------------------------------------------ dense
 def test_dense_equals_brute_force_and_never_returns_deleted(index, corpus):
     live = Live(corpus)

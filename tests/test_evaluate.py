@@ -82,6 +82,7 @@ def test_protocol_c_hand_computed_exclusion_and_recall():
     res = evaluate_c(run, qrels, exclude={"q": ["own"]}, per_query=True)
     # after dropping "own": g1 rank 1, g2 rank 100, g3 rank 101; grade >= 2: g1, g2, g4
     assert res.per_query["q"]["recall@100"] == pytest.approx(2 / 3)
+    assert res.per_query["q"]["judged@30"] == pytest.approx(1 / 30)  # only g1 of the top 30 is labelled
     idcg = 3 + 2 / L2(3) + 2 / L2(4) + 1 / L2(5)
     assert res.per_query["q"]["ndcg@30"] == pytest.approx(2 / idcg, abs=1e-12)
     kept = evaluate_c(run, qrels, per_query=True).per_query["q"]
@@ -91,7 +92,7 @@ def test_protocol_c_hand_computed_exclusion_and_recall():
 
 def test_recall_is_zero_without_relevant_documents():
     res = evaluate_c({"q": [("a", 1.0)]}, {"q": {"a": 1, "b": 0}}, per_query=True)
-    assert res.per_query["q"] == {"ndcg@30": 1.0, "recall@100": 0.0}
+    assert res.per_query["q"] == {"ndcg@30": 1.0, "recall@100": 0.0, "judged@30": 1 / 30}
 
 
 # ---------------------------------------------------------------------------------------------------

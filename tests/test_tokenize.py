@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import unicodedata
 
 import pytest
 
 from leian.corpora.dictionaries import legal_words, stopwords
 from leian.corpora.loaders import Loader
 from leian.corpora.sample import sample_path
-from leian.indexer.tokenize import Tokenizer, unique_terms
+from leian.indexer.tokenize import _RUNS, Tokenizer, unique_terms
 
 PUNCT = re.compile(r"^[\W_]+$")
 
@@ -104,6 +105,34 @@ def test_numbers_and_latin_runs(tok):
     assert "12000" in tok.tokenize("盗窃人民币１２０００元")
     assert tok.tokenize("") == [] and tok.tokenize("，。！？×××") == []
     assert "〇" in tok.tokenize("二〇一八年九月十日")  # 〇 (U+3007) is not a jieba character; kept as a token
+
+
+def _reference_tokenize(tok: Tokenizer, text: str) -> list[str]:
+    """The rules read literally: each run on its own, each Chinese run cut by its own jieba call."""
+    out = []
+    for m in _RUNS.finditer(unicodedata.normalize("NFKC", text).lower()):
+        run = m.group()
+        if m.lastgroup == "han":
+            out.extend(t for t in tok._seg.cut(run) if t not in tok._stop)
+        elif run not in tok._stop:
+            out.append(run)
+    return out
+
+
+def test_one_jieba_call_per_text_equals_a_call_per_run(tok, sample_texts):
+    # tokenize() joins the Chinese runs into one jieba call; it must cut exactly as run by run
+    edge = [
+        "盗窃",
+        "2018年盗窃手机1部",
+        "甲，乙。丙",
+        "mg盗窃",
+        "盗窃mg",
+        "的",
+        "被告人张某、李某（另案处理）",
+        "a1b2",
+    ]
+    for text in edge + sample_texts[:60]:
+        assert tok.tokenize(text) == _reference_tokenize(tok, text)
 
 
 def test_tokenising_never_changes_the_vocabulary(tok, sample_texts):

@@ -125,6 +125,7 @@ def _postings(token_lists: list[list[str]], vocab: dict[str, int], grow: bool) -
         shape=shape,
     )
     m.sum_duplicates()
+    m.sort_indices()  # bm25_scores looks positions up by binary search
     return m
 
 
@@ -160,6 +161,7 @@ class _State:
     n_live: int = 0
     avgdl: float = 1.0
     df_base: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    norm: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # k1·(1-b+b·len/avgdl)
 
     @property
     def n(self) -> int:
@@ -324,6 +326,7 @@ class EmbeddedBackend:
             avgdl=float(lens[alive].mean()) if n_live else 1.0,
             df_base=df_base,
         )
+        state.norm = (K1 * (1 - B + B * lens / state.avgdl)).astype(np.float32)
         return state
 
     def _fresh(self) -> _State:
@@ -355,12 +358,8 @@ class EmbeddedBackend:
     def count(self) -> int:
         return self._fresh().n_live
 
-    def _allowed(self, st: _State, filters: Filters | None, ids: list[str] | None) -> np.ndarray:
+    def _allowed(self, st: _State, filters: Filters | None) -> np.ndarray:
         mask = st.alive.copy()
-        if ids is not None:
-            keep = np.zeros(st.n, dtype=bool)
-            keep[[st.pos[i] for i in ids if i in st.pos]] = True
-            mask &= keep
         if filters is None or filters.is_empty():
             return mask
         from leian.corpora.dictionaries import charge_group
@@ -384,17 +383,19 @@ class EmbeddedBackend:
             mask &= keep
         return mask
 
-    def bm25_scores(self, st: _State, terms: list[str] | dict[str, float]) -> np.ndarray:
-        """BM25 (Lucene idf, k1 1.2, b 0.75) of every position; live statistics only.
+    def bm25_scores(
+        self, st: _State, terms: list[str] | dict[str, float], positions: np.ndarray | None = None
+    ) -> np.ndarray:
+        """BM25 (Lucene idf, k1 1.2, b 0.75) of every position, or of the sorted ``positions`` only
+        (aligned with them); live statistics only.
 
         ``terms`` is a list (a repeated term counts again) or a mapping term -> query weight."""
-        scores = np.zeros(st.n, dtype=np.float32)
-        if not terms or st.n_live == 0:
+        scores = np.zeros(st.n if positions is None else len(positions), dtype=np.float32)
+        if not terms or st.n_live == 0 or (positions is not None and not len(positions)):
             return scores
         weights = Counter(terms) if isinstance(terms, list) else terms
         nb = st.base.tf.shape[1]
-        lens = np.concatenate([st.base.doc_len, st.delta.doc_len])
-        norm = (K1 * (1 - B + B * lens / st.avgdl)).astype(np.float32)
+        norm = st.norm
         for term, weight in weights.items():
             tb, td = st.base.vocab.get(term), st.delta.vocab.get(term)
             df = (st.df_base[tb] if tb is not None else 0.0) + (
@@ -407,9 +408,19 @@ class EmbeddedBackend:
                 if col is None:
                     continue
                 lo, hi = seg.tf.indptr[col], seg.tf.indptr[col + 1]
-                docs = seg.tf.indices[lo:hi] + offset
-                tf = seg.tf.data[lo:hi]
-                scores[docs] += idf * tf * (K1 + 1) / (tf + norm[docs])
+                if positions is None:
+                    docs = seg.tf.indices[lo:hi] + offset
+                    tf = seg.tf.data[lo:hi]
+                    scores[docs] += idf * tf * (K1 + 1) / (tf + norm[docs])
+                    continue
+                # a few hundred asked positions: look them up in the (sorted) postings instead of
+                # scoring every case that has the term
+                docs = seg.tf.indices[lo:hi]
+                want = positions - offset
+                j = np.minimum(np.searchsorted(docs, want), max(len(docs) - 1, 0))
+                hit = (docs[j] == want) if len(docs) else np.zeros(len(want), dtype=bool)
+                tf = seg.tf.data[lo:hi][j[hit]]
+                scores[hit] += idf * tf * (K1 + 1) / (tf + norm[positions[hit]])
         return scores
 
     @staticmethod
@@ -422,6 +433,16 @@ class EmbeddedBackend:
         order = sorted(cand.tolist(), key=lambda p: (-float(scores[p]), st.ids[p]))
         return [(st.ids[p], float(scores[p])) for p in order[:k]]
 
+    def _asked(self, st: _State, filters: Filters | None, ids: list[str]) -> np.ndarray:
+        """Sorted positions of the live ``ids`` that pass ``filters``."""
+        pos = np.unique(np.array([st.pos[i] for i in ids if i in st.pos], dtype=np.int64))
+        return pos[self._allowed(st, filters)[pos]]
+
+    @staticmethod
+    def _ranked(st: _State, positions: np.ndarray, scores: np.ndarray, k: int) -> list[Scored]:
+        order = sorted(range(len(positions)), key=lambda j: (-float(scores[j]), st.ids[positions[j]]))
+        return [(st.ids[positions[j]], float(scores[j])) for j in order[:k]]
+
     def lexical(
         self,
         terms: list[str] | dict[str, float],
@@ -430,8 +451,10 @@ class EmbeddedBackend:
         ids: list[str] | None = None,
     ) -> list[Scored]:
         st = self._fresh()
-        scores = self.bm25_scores(st, terms)
-        return self._top(st, scores, self._allowed(st, filters, ids), k, keep_zero=ids is not None)
+        if ids is not None:  # score exactly these cases (zeros included), not the whole corpus
+            pos = self._asked(st, filters, ids)
+            return self._ranked(st, pos, self.bm25_scores(st, terms, pos), k)
+        return self._top(st, self.bm25_scores(st, terms), self._allowed(st, filters), k, keep_zero=False)
 
     def dense(
         self, vector: np.ndarray, filters: Filters | None, k: int, ids: list[str] | None = None
@@ -445,8 +468,11 @@ class EmbeddedBackend:
                 f"query vector has {q.shape[0]} dims, the index {st.vectors.shape[1]}: "
                 "the index was built with another embedding model"
             )
+        if ids is not None:
+            pos = self._asked(st, filters, ids)
+            return self._ranked(st, pos, st.vectors[pos] @ q, k)
         scores = st.vectors @ q  # exact: flat inner product over live rows (dead rows are zeroed)
-        return self._top(st, scores, self._allowed(st, filters, ids), k, keep_zero=True)
+        return self._top(st, scores, self._allowed(st, filters), k, keep_zero=True)
 
     def _column(self, column: str, ids: Iterable[str]) -> Iterator[tuple[str, str]]:
         ids = list(ids)
