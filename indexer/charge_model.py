@@ -9,7 +9,6 @@ query never needs the training corpus, and it is rebuilt with every full build.
 from __future__ import annotations
 
 import io
-import os
 from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -17,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
+
+from leian import usable_cores
 
 SIGMOID_SCALE = 1.5
 MIN_EXAMPLES = 3
@@ -101,7 +102,7 @@ class ChargeModel:
             bias[j] = SIGMOID_SCALE * clf.intercept_[0]
 
         # liblinear releases the GIL: the charges train in parallel threads (same result, any order)
-        with ThreadPoolExecutor(_cpu_count()) as pool:
+        with ThreadPoolExecutor(usable_cores()) as pool:
             list(pool.map(fit, range(len(labels))))
         return cls(vocab, idf, coef, bias, labels)
 
@@ -206,7 +207,3 @@ def _balanced_subset(keep: list[int], label_lists: Sequence[list[str]], max_docs
             if len(chosen) == max_docs:
                 break
     return sorted(chosen)
-
-
-def _cpu_count() -> int:
-    return max(1, len(os.sched_getaffinity(0)))

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from leian import usable_cores
 from leian.errors import InvalidInput, ModelUnavailable
 from leian.indexer import e5_model
 
@@ -247,13 +248,6 @@ def _quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _cpu_count() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def torch_threads(requested: int | None = None, *, serving: bool = False) -> int:
     """CPU threads for torch: ``requested``, else ``$LEIAN_TORCH_THREADS``, else a default for the
     role, never more than the cores this process may use.
@@ -264,7 +258,7 @@ def torch_threads(requested: int | None = None, *, serving: bool = False) -> int
     threads against 144 / 276 ms with one. On a machine shared with other busy processes, OpenMP
     threads spin while their partner is descheduled (two threads took 0.8-2.3 s for a short query at
     load ~8, one took 130 ms): set LEIAN_TORCH_THREADS=1 there."""
-    cores = _cpu_count()
+    cores = usable_cores()
     if requested is None:
         env = os.environ.get("LEIAN_TORCH_THREADS", "").strip()
         if env:
@@ -367,7 +361,8 @@ class Embedder:
         """Load ``model`` (None: the default e5, built on first use) on ``device`` (default: cuda when
         available, else cpu). ``cache`` is an EmbeddingCache, a path to its SQLite file, "default"
         (``$LEIAN_HOME/embeddings.sqlite``, where ``scripts/embed_corpus.py`` puts precomputed corpus
-        vectors) or None (no cache). ``threads``: torch's CPU threads (default: see :func:`torch_threads`; ``serving`` for a searcher)."""
+        vectors) or None (no cache). ``threads``: torch's CPU threads (default: see :func:`torch_threads`,
+        whose ``serving`` default a searcher asks for)."""
         model_dir = _resolve_model_dir(model)
         fingerprint = model_fingerprint(model_dir)
         name = model_dir.name

@@ -10,11 +10,11 @@ process, where torch already uses every core.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 
+from leian import usable_cores
 from leian.corpora.record import CaseRecord
 from leian.indexer.extract import extract
 from leian.indexer.indexed import IndexedCase
@@ -46,7 +46,7 @@ def extract_keeping_sections(record: CaseRecord) -> CaseRecord:
 
 
 def default_workers() -> int:
-    return max(1, min(4, len(os.sched_getaffinity(0))))
+    return min(4, usable_cores())
 
 
 _worker_tokenizer: Tokenizer | None = None

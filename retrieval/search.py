@@ -121,6 +121,7 @@ class Searcher:
         self.charge_model = charge_model
         self._qcache: dict[str, np.ndarray] = {}
         self._qlock = threading.Lock()
+        self._embed_pool = ThreadPoolExecutor(1, thread_name_prefix="leian-query-embed")
 
     # ---------------------------------------------------------------- the pending case
     def analyse(self, facts: str) -> CaseRecord:
@@ -310,10 +311,6 @@ class Searcher:
         with self._qlock:
             self._qcache.clear()
 
-    @cached_property
-    def _embed_pool(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(1, thread_name_prefix="leian-query-embed")
-
     def _timed_query_vector(self, facts: str) -> tuple[np.ndarray, float]:
         t = time.perf_counter()
         return self._query_vector(facts), _ms(t)
@@ -469,8 +466,7 @@ class Searcher:
         return bool(self.backend.manifest().dim)
 
     def close(self) -> None:
-        if "_embed_pool" in self.__dict__:
-            self._embed_pool.shutdown(wait=True)
+        self._embed_pool.shutdown(wait=True)
         self.backend.close()
 
 

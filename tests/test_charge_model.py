@@ -65,7 +65,7 @@ def test_parallel_training_equals_one_charge_at_a_time(monkeypatch):
 
     docs, labels = corpus()
     parallel = ChargeModel.train(docs, labels)
-    monkeypatch.setattr(cm, "_cpu_count", lambda: 1)
+    monkeypatch.setattr(cm, "usable_cores", lambda: 1)
     serial = ChargeModel.train(docs, labels)
     assert parallel.labels == serial.labels
     assert np.array_equal(parallel.coef, serial.coef) and np.array_equal(parallel.bias, serial.bias)
