@@ -60,7 +60,8 @@ def _worker_init(engine: str) -> None:
 def _text_side(batch: list[CaseRecord], extracted: bool, tokenizer: Tokenizer | None = None):
     tok = tokenizer or _worker_tokenizer
     recs = batch if extracted else [extract_keeping_sections(r) for r in batch]
-    return recs, [tok.tokenize(search_text(r)) for r in recs]
+    # one string per case crosses the process boundary, not a list of ~2,000 (tokens hold no spaces)
+    return recs, [" ".join(tok.tokenize(search_text(r))) for r in recs]
 
 
 def _batches(records: Iterable[CaseRecord], size: int) -> Iterator[list[CaseRecord]]:
@@ -100,7 +101,8 @@ def prepare(
                 embedder.embed_documents([embed_text(r) for r in recs]) if embedder is not None else None
             )
             for i, r in enumerate(recs):
-                yield IndexedCase(record=r, tokens=tokens[i], vector=None if vectors is None else vectors[i])
+                words = tokens[i].split(" ") if tokens[i] else []
+                yield IndexedCase(record=r, tokens=words, vector=None if vectors is None else vectors[i])
             if on_progress:
                 on_progress(len(recs))
     finally:
