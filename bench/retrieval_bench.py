@@ -22,7 +22,8 @@ For each corpus — LeCaRD (9,088 real judgments) and a synthetic one recombined
 - peak RSS of the build (its main process, and the largest worker) and of the search process;
 - search latency p50/p95 for one client over LeCaRD's dev queries (``q``), query embedding included,
   through the real searcher (``open_searcher``: BM25 + dense + structure rerank), with the mean of the
-  searcher's per-stage timings.
+  searcher's per-stage timings. The queries are cycled, and the searcher's in-memory memo of query
+  vectors is cleared before each search, so every search embeds its query as a new case would.
 
 Each build and each search runs in its own subprocess, so its peak RSS is its own. The LeCaRD index
 with vectors is built by the real ``IndexJob`` from the embedding cache (``scripts/embed_corpus.py``
