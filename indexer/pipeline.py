@@ -5,7 +5,7 @@ embedded and Elasticsearch backends and every query path agree.
 
 The text side (extraction + jieba) is pure Python and CPU-bound, so with ``workers > 1`` it runs in a
 pool of processes (spawned, not forked: the parent may hold torch threads); embedding stays in this
-process, where torch already uses every core.
+process, where torch has the cores the workers leave (``torch_threads``).
 """
 
 from __future__ import annotations
