@@ -218,8 +218,14 @@ def fixed_inputs():
     return description, result, records, stats_ids, pending
 
 
-def fixed_report(proposed: ProposedSentence | None = None) -> Report:
+def fixed_report(
+    proposed: ProposedSentence | None = None, predictions: list[ChargePrediction] | None = None
+) -> Report:
+    """The fixed report; ``predictions`` replaces the search's predicted (and used) charges."""
     description, result, records, stats_ids, pending = fixed_inputs()
+    if predictions is not None:
+        used = [p.charge for p in predictions]
+        result = result.model_copy(update={"charges_predicted": predictions, "charges_used": used})
     return assemble_report(
         description=description,
         query=Query(facts=FACTS, top_k=5),
@@ -601,19 +607,7 @@ def test_cli_report_on_the_sample_index(sample_index, theft_query, tmp_path, cap
 
 
 def _with_predictions(preds: list[ChargePrediction], proposed=None) -> Report:
-    description, result, records, stats_ids, pending = fixed_inputs()
-    result = result.model_copy(update={"charges_predicted": preds, "charges_used": [p.charge for p in preds]})
-    return assemble_report(
-        description=description,
-        query=Query(facts=FACTS, top_k=5),
-        result=result,
-        records=records,
-        stats_ids=stats_ids,
-        pending=pending,
-        proposed=proposed,
-        now=NOW,
-        report_id=REPORT_ID,
-    )
+    return fixed_report(proposed, predictions=preds)
 
 
 def test_uncertain_charge_prediction_is_flagged():
