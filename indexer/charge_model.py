@@ -12,12 +12,9 @@ import io
 from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
-
-from leian import usable_cores
 
 SIGMOID_SCALE = 1.5
 MIN_EXAMPLES = 3
@@ -87,23 +84,21 @@ class ChargeModel:
         coef = np.zeros((len(labels), len(vocab)), dtype=np.float32)
         bias = np.full(len(labels), -10.0, dtype=np.float32)
 
-        def fit(j: int) -> None:
+        # One charge after another: liblinear shuffles with one process-wide generator, so charges
+        # trained in parallel threads would draw from it in a racy order and builds would differ.
+        for j in range(len(labels)):
             if y[:, j].all():
                 bias[j] = 10.0
-                return
+                continue
             if not y[:, j].any():  # every example of this charge fell out of the subsample
-                return
+                continue
             # A linear SVM per charge (as accurate as logistic regression here, 5x faster to train);
             # its margin is mapped to a probability by a fixed sigmoid: margin +1 -> 0.82, -1 -> 0.18.
-            # a fixed seed for liblinear's shuffling: the same model on every build, in any thread order
+            # A fixed seed for that shuffling: the same model on every build.
             clf = LinearSVC(C=c, dual=True, max_iter=2000, random_state=0)
             clf.fit(x, y[:, j])
             coef[j] = SIGMOID_SCALE * clf.coef_[0]
             bias[j] = SIGMOID_SCALE * clf.intercept_[0]
-
-        # liblinear releases the GIL: the charges train in parallel threads (same result, any order)
-        with ThreadPoolExecutor(usable_cores()) as pool:
-            list(pool.map(fit, range(len(labels))))
         return cls(vocab, idf, coef, bias, labels)
 
     # ---------------------------------------------------------------- predicting

@@ -59,13 +59,10 @@ def test_balanced_subset_is_bounded_deterministic_and_keeps_rare_charges():
     assert counts.matrix().shape == (1000, 1)
 
 
-def test_parallel_training_equals_one_charge_at_a_time(monkeypatch):
-    # charges train in threads; the coefficients must not depend on how many run at once
-    import leian.indexer.charge_model as cm
-
+def test_training_is_reproducible():
+    # liblinear shuffles at random: with its seed fixed, two builds of one corpus give one model
     docs, labels = corpus()
-    parallel = ChargeModel.train(docs, labels)
-    monkeypatch.setattr(cm, "usable_cores", lambda: 1)
-    serial = ChargeModel.train(docs, labels)
-    assert parallel.labels == serial.labels
-    assert np.array_equal(parallel.coef, serial.coef) and np.array_equal(parallel.bias, serial.bias)
+    first = ChargeModel.train(docs, labels)
+    again = ChargeModel.train(docs, labels)
+    assert first.labels == again.labels
+    assert np.array_equal(first.coef, again.coef) and np.array_equal(first.bias, again.bias)
