@@ -66,3 +66,11 @@ def test_training_is_reproducible():
     again = ChargeModel.train(docs, labels)
     assert first.labels == again.labels
     assert np.array_equal(first.coef, again.coef) and np.array_equal(first.bias, again.bias)
+
+
+def test_fitting_in_several_processes_gives_the_one_process_model():
+    docs, labels = corpus()
+    serial = ChargeModel.train(docs, labels, workers=1)
+    parallel = ChargeModel.train(docs, labels, workers=2)
+    assert serial.labels == parallel.labels
+    assert np.array_equal(serial.coef, parallel.coef) and np.array_equal(serial.bias, parallel.bias)
