@@ -16,6 +16,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from leian.corpora.dictionaries import charge_group
+from leian.corpora.record import CaseRecord
+
 SIGMOID_SCALE = 1.5
 MIN_EXAMPLES = 3
 MAX_TRAIN_DOCS = (
@@ -174,9 +177,15 @@ def _tfidf(token_lists: Sequence[list[str]], vocab: dict[str, int], idf: np.ndar
     )
 
 
+def charge_labels(record: CaseRecord) -> list[str]:
+    """What the model learns for a judgment: its charges' canonical groups."""
+    return sorted({charge_group(c) for c in record.charges})
+
+
 class TermCounts:
     """Per-judgment term counts as compact integer arrays (the corpus's token strings are not kept:
-    at 100k judgments lists of Python strings would need ~20 GB)."""
+    at 100k judgments lists of Python strings would need ~20 GB). Term ids are given in first-seen
+    order, so one corpus in one order always gets the same ids."""
 
     def __init__(self) -> None:
         self._vocab: dict[str, int] = {}
@@ -197,6 +206,10 @@ class TermCounts:
         self._counts.extend(counts.values())
         self._indptr.append(len(self._ids))
         self.labels.append(labels)
+
+    @property
+    def vocab(self) -> dict[str, int]:
+        return self._vocab
 
     def terms(self) -> list[str]:
         return sorted(self._vocab, key=self._vocab.get)

@@ -13,9 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leian.corpora.dictionaries import charge_group
 from leian.errors import CorpusReadError
-from leian.indexer.charge_model import ChargeModel, TermCounts
+from leian.indexer.charge_model import ChargeModel, TermCounts, charge_labels
 from leian.indexer.pipeline import default_workers, prepare
 from leian.indexer.tokenize import Tokenizer
 from leian.retrieval.backends import build_backend, new_manifest, open_backend
@@ -98,13 +97,19 @@ class IndexJob(BaseModel):
         )
         loader, records = self._records()
         summary = IndexSummary(index=self.index)
-        counts = TermCounts()  # for the charge model, without keeping the corpus's token strings
         with (
             build_backend(self.backend, index=self.index, manifest=manifest, es_options=self.es_options) as b,
             self._bar("indexing") as tick,
         ):
+            # what the charge model learns from, without keeping the corpus's token strings; the
+            # embedded builder's postings are these counts already
+            counts = getattr(b, "term_counts", None)
+            ours = counts is None
+            if ours:
+                counts = TermCounts()
             for case in self._write_all(b, records, tokenizer, embedder, summary, tick):
-                counts.add_counts(case.term_counts, sorted({charge_group(c) for c in case.record.charges}))
+                if ours:
+                    counts.add_counts(case.term_counts, charge_labels(case.record))
             summary.skipped = _skipped(loader)
             if summary.indexed == 0:
                 raise CorpusReadError(

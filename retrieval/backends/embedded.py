@@ -41,6 +41,7 @@ import scipy.sparse as sp
 
 from leian.corpora.record import CaseRecord
 from leian.errors import IndexCorrupt, IndexIncompatible, IndexMissing, InvalidInput
+from leian.indexer.charge_model import TermCounts, charge_labels
 from leian.retrieval.backends.base import (
     FORMAT_VERSION,
     IndexedCase,
@@ -665,8 +666,7 @@ class _Builder:
         self.con = _connect(gen / "cases.sqlite")
         self.con.executescript(_SCHEMA)
         self.con.execute("BEGIN")
-        self.vocab: dict[str, int] = {}
-        self.rows, self.cols, self.vals = array("i"), array("i"), array("f")
+        self.term_counts = TermCounts()  # the postings, and what the charge model learns from
         self.lens = array("f")
         self.ids: list[str] = []
         self.seen: set[str] = set()
@@ -689,14 +689,7 @@ class _Builder:
             self.seen.add(cid)
             pos = len(self.ids)
             self.ids.append(cid)
-            tc = c.term_counts
-            vocab = self.vocab
-            for t in tc:  # first-seen order: the same ids on every build
-                if t not in vocab:
-                    vocab[t] = len(vocab)
-            self.rows.extend([vocab[t] for t in tc])
-            self.cols.extend([pos] * len(tc))
-            self.vals.extend(tc.values())
+            self.term_counts.add_counts(c.term_counts, charge_labels(c.record))
             self.lens.append(float(len(c.tokens)))
             if dim:
                 self.vectors.append(np.asarray(c.vector, dtype=np.float32).reshape(-1))
@@ -720,15 +713,8 @@ class _Builder:
         import faiss
 
         n = len(self.ids)
-        tf = sp.csr_matrix(
-            (
-                np.frombuffer(self.vals, np.float32),
-                (np.frombuffer(self.rows, np.int32), np.frombuffer(self.cols, np.int32)),
-            ),
-            shape=(len(self.vocab), n),
-        )
-        tf.sum_duplicates()
-        tf.sort_indices()
+        tf = self.term_counts.matrix().T.tocsr()  # term-major
+        tf.sort_indices()  # bm25_scores looks positions up by binary search
         np.savez(
             self.gen / "bm25.npz",
             data=tf.data,
@@ -738,7 +724,8 @@ class _Builder:
             doc_len=np.frombuffer(self.lens, np.float32),
             ids=np.array(self.ids, dtype=str),
         )
-        (self.gen / "vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
+        vocab = self.term_counts.vocab
+        (self.gen / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
         if self.manifest.dim:
             index = faiss.IndexFlatIP(self.manifest.dim)
             if self.vectors:
