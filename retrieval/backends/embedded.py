@@ -664,6 +664,11 @@ class _Builder:
         self.gen = gen
         self.manifest = manifest
         self.con = _connect(gen / "cases.sqlite")
+        # Nobody reads a generation before it is swapped in, and an interrupted build is deleted, so
+        # it needs no journal (in WAL mode every page was written twice: to the WAL, then the file).
+        # Durability comes from fsync before the swap (finish).
+        self.con.execute("PRAGMA journal_mode=OFF")
+        self.con.execute("PRAGMA synchronous=OFF")
         self.con.executescript(_SCHEMA)
         self.con.execute("BEGIN")
         self.term_counts = TermCounts()  # the postings, and what the charge model learns from
@@ -739,6 +744,7 @@ class _Builder:
             (_now(), n, self.manifest.corpus.get("name", "")),
         )
         self.con.execute("COMMIT")
+        self.con.execute("PRAGMA journal_mode=WAL")  # what readers and live updates use
         self.con.close()
         now = _now()
         corpus = dict(self.manifest.corpus)
@@ -748,6 +754,9 @@ class _Builder:
             corpus["licence"] = "; ".join(sorted(self.licences))
         self.manifest = self.manifest.model_copy(update={"doc_count": n, "updated_at": now, "corpus": corpus})
         (self.gen / "manifest.json").write_text(self.manifest.model_dump_json(indent=2), encoding="utf-8")
+        for f in self.gen.iterdir():  # on disk before CURRENT names this generation
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
 
     def abort(self) -> None:
         with contextlib.suppress(sqlite3.Error):
