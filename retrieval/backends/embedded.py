@@ -640,6 +640,7 @@ class EmbeddedBackend:
             with open(cur_tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(cur_tmp, root / "CURRENT")
+            _fsync_dir(root)  # the renames themselves survive a power cut
         except BaseException:
             builder.abort()
             shutil.rmtree(tmp, ignore_errors=True)
@@ -647,6 +648,14 @@ class EmbeddedBackend:
         for old in root.glob("gen-*"):
             if old.name != final.name and not old.name.endswith(".tmp"):
                 shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _bump(con: sqlite3.Connection, action: str, count: int) -> None:
