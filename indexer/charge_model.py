@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from array import array
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,6 +21,7 @@ from leian.corpora.record import CaseRecord
 
 SIGMOID_SCALE = 1.5
 MIN_EXAMPLES = 3
+FIT_GROUP = 8  # charges fitted per task (and per progress tick)
 MAX_TRAIN_DOCS = (
     20_000  # a charge seen fewer times cannot be learned; it can still match via the search itself
 )
@@ -48,13 +49,20 @@ class ChargeModel:
 
     @classmethod
     def train_counts(
-        cls, counts: TermCounts, *, c: float = 0.5, max_docs: int = MAX_TRAIN_DOCS, workers: int | None = None
+        cls,
+        counts: TermCounts,
+        *,
+        c: float = 0.5,
+        max_docs: int = MAX_TRAIN_DOCS,
+        workers: int | None = None,
+        on_progress: Callable[[int], None] | None = None,
     ) -> ChargeModel | None:
         """Train from compact term counts. Returns None when too few labelled cases to learn from.
 
         Past ``max_docs`` labelled cases a deterministic, label-balanced subsample is used, so the
         training time of a 100k-judgment build stays bounded (frequent charges lose examples first).
-        ``workers``: processes fitting charges side by side (default: the usable cores)."""
+        ``workers``: processes fitting charges side by side (default: the usable cores);
+        ``on_progress(n)`` is called as each group of n charges is fitted."""
         label_lists = counts.labels
         freq = Counter(lab for labs in label_lists for lab in set(labs))
         labels = sorted(lab for lab, n in freq.items() if n >= MIN_EXAMPLES)
@@ -90,7 +98,7 @@ class ChargeModel:
         # a charge every example has is certain; one the subsample lost keeps -10 (cannot be learned)
         bias[y.all(axis=0)] = 10.0
         todo = [j for j in range(len(labels)) if y[:, j].any() and not y[:, j].all()]
-        for j, (w, b) in zip(todo, _fit_charges(x, y, todo, c, workers), strict=True):
+        for j, (w, b) in zip(todo, _fit_charges(x, y, todo, c, workers, on_progress), strict=True):
             coef[j] = SIGMOID_SCALE * w
             bias[j] = SIGMOID_SCALE * b
         return cls(vocab, idf, coef, bias, labels)
@@ -138,22 +146,28 @@ def _fit_charge(x: sp.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, 
     return clf.coef_[0], float(clf.intercept_[0])
 
 
-def _fit_charges(x: sp.csr_matrix, y: np.ndarray, todo: list[int], c: float, workers: int | None):
-    """Fit the charges in ``todo``, returned in that order. Across processes, not threads: liblinear's
+def _fit_charges(
+    x: sp.csr_matrix, y: np.ndarray, todo: list[int], c: float, workers: int | None, on_progress
+):
+    """Fit the charges in ``todo``, yielded in that order. Across processes, not threads: liblinear's
     generator is process-wide, so threads would draw from it in a racy order and builds would differ.
-    Each process gets ``x`` once and every n-th charge (fit times vary little from charge to charge)."""
+    Charges go out in groups of ``FIT_GROUP`` (one task per charge costs more in transfers)."""
     from leian import usable_cores
 
-    n = min(workers or usable_cores(), len(todo))
+    groups = [todo[k : k + FIT_GROUP] for k in range(0, len(todo), FIT_GROUP)]
+    n = min(workers or usable_cores(), len(groups))
     if n <= 1:
-        return _fit_some(x, y[:, todo], c)
-    from joblib import Parallel, delayed
+        fitted = (_fit_some(x, y[:, g], c) for g in groups)
+    else:
+        from joblib import Parallel, delayed
 
-    parts = Parallel(n_jobs=n, backend="loky")(delayed(_fit_some)(x, y[:, todo[k::n]], c) for k in range(n))
-    out = [None] * len(todo)
-    for k, part in enumerate(parts):
-        out[k::n] = part
-    return out
+        # joblib memory-maps x once for all the processes; results come back in order as they finish
+        run = Parallel(n_jobs=n, backend="loky", return_as="generator")
+        fitted = run(delayed(_fit_some)(x, y[:, g], c) for g in groups)
+    for part in fitted:
+        yield from part
+        if on_progress:
+            on_progress(len(part))
 
 
 def _fit_some(x: sp.csr_matrix, ys: np.ndarray, c: float) -> list[tuple[np.ndarray, float]]:

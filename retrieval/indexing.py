@@ -78,8 +78,8 @@ class IndexJob(BaseModel):
 
         return Embedder.load(self.model, cache=self.embedding_cache or "default")
 
-    def _bar(self, desc: str):
-        return self.progress(None, desc) if self.progress else nullcontext(lambda n: None)
+    def _bar(self, desc: str, unit: str = "doc"):
+        return self.progress(None, desc, unit) if self.progress else nullcontext(lambda n: None)
 
     def build(self) -> IndexSummary:
         t0 = time.perf_counter()
@@ -97,25 +97,26 @@ class IndexJob(BaseModel):
         )
         loader, records = self._records()
         summary = IndexSummary(index=self.index)
-        with (
-            build_backend(self.backend, index=self.index, manifest=manifest, es_options=self.es_options) as b,
-            self._bar("indexing") as tick,
-        ):
+        with build_backend(
+            self.backend, index=self.index, manifest=manifest, es_options=self.es_options
+        ) as b:
             # what the charge model learns from, without keeping the corpus's token strings; the
             # embedded builder's postings are these counts already
             counts = getattr(b, "term_counts", None)
             ours = counts is None
             if ours:
                 counts = TermCounts()
-            for case in self._write_all(b, records, tokenizer, embedder, summary, tick):
-                if ours:
-                    counts.add_counts(case.term_counts, charge_labels(case.record))
+            with self._bar("indexing") as tick:
+                for case in self._write_all(b, records, tokenizer, embedder, summary, tick):
+                    if ours:
+                        counts.add_counts(case.term_counts, charge_labels(case.record))
             summary.skipped = _skipped(loader)
             if summary.indexed == 0:
                 raise CorpusReadError(
                     f"nothing could be indexed from {self.corpus}; the previous index is kept"
                 )
-            model = ChargeModel.train_counts(counts)
+            with self._bar("charge model", unit="charge") as tick:
+                model = ChargeModel.train_counts(counts, on_progress=tick)
             if model is not None:
                 b.put_artifact(CHARGE_MODEL_ARTIFACT, model.to_bytes())
                 summary.charge_labels = len(model.labels)

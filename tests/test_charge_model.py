@@ -71,6 +71,8 @@ def test_training_is_reproducible():
 def test_fitting_in_several_processes_gives_the_one_process_model():
     docs, labels = corpus()
     serial = ChargeModel.train(docs, labels, workers=1)
-    parallel = ChargeModel.train(docs, labels, workers=2)
+    ticks = []
+    parallel = ChargeModel.train(docs, labels, workers=2, on_progress=ticks.append)
+    assert sum(ticks) == len(parallel.labels) == 3  # progress counts every charge fitted
     assert serial.labels == parallel.labels
     assert np.array_equal(serial.coef, parallel.coef) and np.array_equal(serial.bias, parallel.bias)
