@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from array import array
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -147,8 +147,13 @@ def _fit_charge(x: sp.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, 
 
 
 def _fit_charges(
-    x: sp.csr_matrix, y: np.ndarray, todo: list[int], c: float, workers: int | None, on_progress
-):
+    x: sp.csr_matrix,
+    y: np.ndarray,
+    todo: list[int],
+    c: float,
+    workers: int | None,
+    on_progress: Callable[[int], None] | None,
+) -> Iterator[tuple[np.ndarray, float]]:
     """Fit the charges in ``todo``, yielded in that order. Across processes, not threads: liblinear's
     generator is process-wide, so threads would draw from it in a racy order and builds would differ.
     Charges go out in groups of ``FIT_GROUP`` (one task per charge costs more in transfers)."""
