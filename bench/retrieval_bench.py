@@ -210,9 +210,8 @@ def _derived_vectors(spec: dict):
 def stage_build_synth(spec: dict) -> dict:
     """Build an embedded index of the synthetic corpus exactly as IndexJob.build does (same pipeline,
     backend and charge model), except that each vector is derived from its sources' real vectors."""
-    from leian.corpora.dictionaries import charge_group
     from leian.corpora.loaders import load
-    from leian.indexer.charge_model import ChargeModel, TermCounts
+    from leian.indexer.charge_model import ChargeModel
     from leian.indexer.pipeline import prepare
     from leian.indexer.tokenize import Tokenizer
     from leian.retrieval.backends import build_backend, new_manifest
@@ -240,7 +239,7 @@ def stage_build_synth(spec: dict) -> dict:
     min_free = spec.get("min_free_mib", 2048)
     deadline = time.monotonic() + spec["max_build_s"] if spec.get("max_build_s") else None
     stopped = None
-    counts, batch = TermCounts(), []  # as IndexJob.build: no token strings kept for the charge model
+    batch = []
     with build_backend("embedded", index=spec["index"], manifest=manifest) as b:
         for case in prepare(
             load(spec["corpus"], fmt="lecard"), tokenizer, None, batch_size=32, workers=spec["workers"]
@@ -251,7 +250,6 @@ def stage_build_synth(spec: dict) -> dict:
             vec_s += time.perf_counter() - t
             case.vector = v
             batch.append(case)
-            counts.add_counts(case.term_counts, sorted({charge_group(c) for c in rec.charges}))
             if len(batch) >= 256:
                 t = time.perf_counter()
                 n += b.upsert(batch).written
@@ -272,11 +270,11 @@ def stage_build_synth(spec: dict) -> dict:
         n += b.upsert(batch).written if batch else 0
         write_s += time.perf_counter() - t
         t = time.perf_counter()
-        model = ChargeModel.train_counts(counts)
+        # as IndexJob.build: the builder's postings are the charge model's term counts
+        model = ChargeModel.train_counts(b.term_counts)
         if model is not None:
             b.put_artifact(CHARGE_MODEL_ARTIFACT, model.to_bytes())
         train_s = time.perf_counter() - t
-        del counts
         t = time.perf_counter()
     finish_s = time.perf_counter() - t  # the backend's finish: BM25 postings, faiss, swap
     return {

@@ -243,6 +243,12 @@ class TermCounts:
             shape=(len(self.labels), len(self._vocab)),
         )
 
+    def term_major(self) -> sp.csr_matrix:
+        """The same counts as terms x judgments, indices sorted: BM25 postings."""
+        tf = self.matrix().T.tocsr()
+        tf.sort_indices()
+        return tf
+
 
 def _balanced_subset(keep: list[int], label_lists: Sequence[list[str]], max_docs: int) -> list[int]:
     """At most ``max_docs`` of ``keep``: each charge keeps up to an equal share, in a fixed random order."""

@@ -105,31 +105,6 @@ def _row_values(case: IndexedCase) -> tuple:
     )
 
 
-def _postings(token_lists: list[list[str]], vocab: dict[str, int], grow: bool) -> sp.csr_matrix:
-    """Term-major tf matrix (n_terms x n_docs). ``grow`` adds unseen terms to ``vocab``."""
-    rows, cols, vals = array("i"), array("i"), array("f")
-    for doc, toks in enumerate(token_lists):
-        counts: dict[int, int] = {}
-        for t in toks:
-            tid = vocab.get(t)
-            if tid is None:
-                if not grow:
-                    continue
-                tid = vocab[t] = len(vocab)
-            counts[tid] = counts.get(tid, 0) + 1
-        rows.extend(counts.keys())
-        cols.extend([doc] * len(counts))
-        vals.extend(counts.values())
-    shape = (len(vocab), len(token_lists))
-    m = sp.csr_matrix(
-        (np.frombuffer(vals, np.float32), (np.frombuffer(rows, np.int32), np.frombuffer(cols, np.int32))),
-        shape=shape,
-    )
-    m.sum_duplicates()
-    m.sort_indices()  # bm25_scores looks positions up by binary search
-    return m
-
-
 @dataclass
 class _Segment:
     """Postings of one segment: term-major CSR (terms x cases) plus case lengths."""
@@ -269,10 +244,13 @@ class EmbeddedBackend:
         alive = np.ones(n, dtype=bool)
         if dead:
             alive[np.fromiter(dead, dtype=np.int64)] = False
-        delta_vocab: dict[str, int] = {}
-        delta_tf = _postings([r[2].split() for r in delta_rows], delta_vocab, grow=True)
-        delta_len = np.array([len(r[2].split()) for r in delta_rows], dtype=np.float32)
-        delta = _Segment(delta_tf, delta_len, delta_vocab)
+        delta_counts = TermCounts()
+        delta_len = np.zeros(len(delta_rows), dtype=np.float32)
+        for i, r in enumerate(delta_rows):
+            tokens = r[2].split()
+            delta_counts.add(tokens, [])
+            delta_len[i] = len(tokens)
+        delta = _Segment(delta_counts.term_major(), delta_len, delta_counts.vocab)
 
         court = np.empty(n, dtype=object)
         prov = np.empty(n, dtype=object)
@@ -727,8 +705,7 @@ class _Builder:
         import faiss
 
         n = len(self.ids)
-        tf = self.term_counts.matrix().T.tocsr()  # term-major
-        tf.sort_indices()  # bm25_scores looks positions up by binary search
+        tf = self.term_counts.term_major()  # sorted: bm25_scores looks positions up by binary search
         np.savez(
             self.gen / "bm25.npz",
             data=tf.data,
