@@ -52,12 +52,13 @@ from leian.indexer.extract_numbers import (
     iso_date,
     money_yuan,
 )
+from leian.indexer.fast_regex import compile_guarded
 from leian.indexer.sections import SectionSpans, split_sections
 
 # ---------------------------------------------------------------- header: 案号, court, date
 _BR_OPEN = "（(〔\\[［【﹝"
 _BR_CLOSE = "）)〕\\]］】﹞"
-_CASE_NO = re.compile(
+_CASE_NO = compile_guarded(
     rf"(?:[{_BR_OPEN}]\s*)?(?P<year>(?:19|20|2O|2o)[\dO]{{2}})\s*[{_BR_CLOSE}]\s*"
     r"(?P<body>[\u4e00-\u9fff\d０-９]{1,20}?(?P<kind>刑[\u4e00-\u9fff]{0,3}?)(?:字)?\s*(?:第)?\s*[\d０-９\-－、]+\s*号(?:之[一二三四五六七八九十\d]+)?)"
 )
@@ -68,7 +69,7 @@ _CASE_NO_BARE = re.compile(
 # 类型代字: 刑初 / 刑终 / 刑再 …, also old forms 刑一初字, 刑二终字, 刑再终字.
 _PROC_KIND = re.compile(r"刑[一二三四五六七八九十事]?\s*(?P<k>再|初|终|监|申|更|执|核|复|他|辖|赔|请|抗)")
 _COURT = re.compile(r"[\u4e00-\u9fff（）]{2,40}?(?:人民法院|军事法院|铁路运输法院|铁路运输中级法院|法院)")
-_DOC_TYPE = re.compile(r"(?:刑\s*事\s*)?(?:附带民事\s*)?(判\s*决|裁\s*定|决\s*定|调\s*解)\s*书")
+_DOC_TYPE = compile_guarded(r"(?:刑\s*事\s*)?(?:附带民事\s*)?(判\s*决|裁\s*定|决\s*定|调\s*解)\s*书")
 _DATE = re.compile(
     r"(?P<y>[〇零○ＯO0-9０-９一二三四五六七八九]{4})\s*年\s*(?P<m>[一二三四五六七八九十\d０-９]{1,3})\s*月\s*(?P<d>[一二三四五六七八九十\d０-９]{1,3})\s*日"
 )
@@ -151,7 +152,7 @@ _NAME_CHARS = r"[\u4e00-\u9fff×ＸXx*＊○0-9０-９A-Za-z·•]"
 _ROLE = r"(?:上诉人|原审被告人|被告人|罪犯|申诉人|被申诉人|被告)(?:[（(](?:原审)?被告人[）)])?[：:]?\s*"
 # A role opens an entry of the parties block: at the start, or after 。；：）, a space or a comma; not
 # "…系被告人X的父亲" or "附带民事诉讼被告人".
-_PARTY_NAME = re.compile(
+_PARTY_NAME = compile_guarded(
     rf"(?:^|(?<=[。\s；;:：）)，,]))(?:自诉人|附带民事诉讼被告人|{_ROLE})(?:自报)?(?P<name>{_NAME_CHARS}{{1,12}}?)(?=[，,（(。；;：:\s、]|$)"
 )
 _JUDGMENT_NAME = re.compile(rf"(?:上诉人|原审被告人|被告人|罪犯)(?P<name>{_NAME_CHARS}{{1,6}}?)(?=犯)")
@@ -167,7 +168,7 @@ _CHARGE = re.compile(
 # "被告人魏美军强奸罪，判处…" (the 犯 left out): a charge right after the name, then the penalty.
 _CHARGE_AFTER_NAME = re.compile(r"(?P<c>[\u4e00-\u9fff、（）]{2,30}?罪)[，,、]?\s*(?:判处|免予|免于|单处)")
 _CHARGE_BAD = re.compile(r"[的了在被已并以其]|犯罪|数罪|新罪|前罪|余罪")
-_KIND = re.compile(
+_KIND = compile_guarded(
     rf"(?P<dhx>死刑[，,]?\s*缓期(?:二|两|2)年执行)|(?P<sx>死刑)|(?P<wq>无期徒刑)|有期(?:徒刑)?(?P<yq>{DURATION_NC})"
     rf"|拘役(?P<jy>{DURATION_NC})|管制(?P<gz>{DURATION_NC})|(?P<mx>免予刑事处罚|免于刑事处罚|免除刑事处罚|免予刑事处分)"
 )
@@ -196,7 +197,7 @@ _KIND_NAMES = {
 }
 
 # ---------------------------------------------------------------- statutes
-_LAW_TOKEN = re.compile(
+_LAW_TOKEN = compile_guarded(
     r"(?P<law>[《〈](?P<title>[^》〉]{1,60})[》〉](?P<suffix>(?![零〇一二三四五六七八九十百\d])[^第《〈，。；、\s]{0,12}))"
     r"|(?P<bare>(?:中华人民共和国)?刑法(?!修正案)|刑事诉讼法|(?<![《〈])解释)"
     rf"|(?:第|(?<=[》〉]))(?P<art>{NUM})(?:条(?P<sub>之[一二三四五六])?|(?=第[一二三四五六七八九十]+款))"

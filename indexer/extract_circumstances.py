@@ -19,6 +19,8 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass
 
+from leian.indexer.fast_regex import compile_guarded
+
 # canonical name -> pattern. Order matters where one pattern contains another (胁从犯 ⊃ 从犯).
 CIRCUMSTANCES: dict[str, str] = {
     "重大立功": r"重大立功",
@@ -49,7 +51,7 @@ CIRCUMSTANCES: dict[str, str] = {
 }
 CIRCUMSTANCE_NAMES: tuple[str, ...] = tuple(CIRCUMSTANCES)
 
-_KEYS = re.compile("|".join(f"(?P<c{i}>{p})" for i, p in enumerate(CIRCUMSTANCES.values())))
+_KEYS = compile_guarded("|".join(f"(?P<c{i}>{p})" for i, p in enumerate(CIRCUMSTANCES.values())))
 _GROUP_NAME = {f"c{i}": name for i, name in enumerate(CIRCUMSTANCES)}
 # Circumstances that can describe the victim instead ("趁妇女醉酒", "被害人系未成年人"): not counted
 # when the clause is about the victim.
@@ -72,7 +74,7 @@ _CLAIM = re.compile(
 )
 _OPENER = re.compile(r"关于|对于|对(?=被告人|辩护人|上诉人|原审被告人)")
 _FINDING = re.compile(r"经查|本院认为|经审查|经核实")
-_ACCEPT = re.compile(
+_ACCEPT = compile_guarded(
     r"正确|准确|无误|并无不当|予以采纳|酌予采纳|酌情予以采纳|予以酌情采纳|予以采信|予以支持|予以确认|予以认定|予以认可|可以采纳|应予采纳|依法采纳|酌情采纳|本院采纳|(?<!不)成立|属实|有理|符合(?:法律|事实)|与(?:查明的)?事实(?:、证据)?(?:及法律规定)?相符"
 )
 _REJECT = re.compile(

@@ -11,6 +11,8 @@ from functools import lru_cache
 
 import cn2an
 
+from leian.indexer.fast_regex import compile_guarded
+
 _FULLWIDTH = str.maketrans("０１２３４５６７８９．，", "0123456789.,")
 _YEAR_DIGITS = str.maketrans(
     "〇零○ＯOo" + "０１２３４５６７８９" + "一二三四五六七八九", "000000" + "0123456789" + "123456789"
@@ -21,7 +23,7 @@ CN_NUM = "零〇一二两三四五六七八九十百千"
 NUM = rf"[\d０-９{CN_NUM}]+"
 # A term: 一年六个月 / 1年6个月 / 十年零六个月 / 六个月 / 三年.
 DURATION = rf"(?:(?P<y>{NUM})\s*年(?:\s*零|\s*又)?(?:\s*(?P<m>{NUM})\s*个?\s*月)?|(?P<m2>{NUM})\s*个\s*月)"
-DURATION_RE = re.compile(DURATION)
+DURATION_RE = compile_guarded(DURATION)
 # The same without named groups, to embed several times in one regex; re-parse with DURATION_RE.
 DURATION_NC = re.sub(r"\(\?P<\w+>", "(?:", DURATION)
 # Money: 人民币五千元, 1.2万元, 12,000元, 2万余元, 三十五万元.
@@ -29,7 +31,7 @@ MONEY = (
     r"(?:人民币|￥|¥)?\s*(?P<num>\d{1,3}(?:[,，]\d{3})+(?:\.\d+)?|[\d０-９]+(?:[\.．][\d０-９]+)?"
     rf"|[{CN_NUM}万亿]+)\s*(?P<unit>万|亿)?\s*(?P<more>余|多)?\s*元"
 )
-MONEY_RE = re.compile(MONEY)
+MONEY_RE = compile_guarded(MONEY)
 
 
 @lru_cache(maxsize=8192)

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from leian.corpora.record import Sections
+from leian.indexer.fast_regex import compile_guarded
 
 # Markers, searched in this order. Each is precompiled once.
 _PARTIES = re.compile(
@@ -37,11 +38,11 @@ _JUDGMENT = re.compile(
     r"(?:判决|裁定|决定)如下|之规定[：:](?=\s*[一被上原])|(?<=[。，,])\s*判决[：:](?=\s*[一被上原])"
 )
 # The 案号 ends the header: "…刑事判决书 （2018）鄂0112刑初298号". A title may precede the court name.
-_HEADER_END = re.compile(
+_HEADER_END = compile_guarded(
     r"(?:[（(〔\[［【﹝]\s*)?(?:19|20|2O)[\dO]{2}\s*[）)〕\]］】﹞][^。，,\s]{1,30}?号(?:之[一二三四五六七八九十\d]+)?"
     r"|(?:判\s*决|裁\s*定)\s*书"
 )
-_TAIL = re.compile(
+_TAIL = compile_guarded(
     r"如不服本(?:判决|裁定)|本(?:判决|裁定)为终审(?:判决|裁定)|本(?:判决|裁定)(?:书)?自宣告之日起|(?<![人的])审\s*判\s*长|(?<![人的由指派])(?:代理)?审\s*判\s*员[\u4e00-\u9fff×Ｘ*]|人民陪审员[\u4e00-\u9fff×*]"
 )
 # A second document starts with a court name and a document title (LeCaRD concatenations).
