@@ -85,19 +85,22 @@ def first_chars(pattern: str) -> str | None:
     return None if nullable or not chars else "".join(dict.fromkeys(chars))
 
 
+# guarded pattern text -> the plain pattern it was made from (the reference for tests)
+_PLAIN: dict[str, str] = {}
+
+
 def compile_guarded(pattern: str, flags: int = 0) -> re.Pattern:
     """``re.compile(pattern)``, with a first-character lookahead in front when one can be derived.
     Matches, groups and spans are the same as the plain pattern's."""
     chars = first_chars(pattern)
     if chars is None or flags & re.IGNORECASE:
         return re.compile(pattern, flags)
-    return re.compile(f"(?=[{chars}])(?:{pattern})", flags)
+    guarded = f"(?=[{chars}])(?:{pattern})"
+    _PLAIN[guarded] = pattern
+    return re.compile(guarded, flags)
 
 
 def unguarded(pattern: re.Pattern) -> re.Pattern:
-    """The plain pattern a ``compile_guarded`` pattern was made from (itself when it has no guard):
-    the reference its matches are checked against."""
-    head, sep, rest = pattern.pattern.partition("])(?:")  # cannot occur inside the escaped class
-    if not (sep and head.startswith("(?=[") and rest.endswith(")")):
-        return pattern
-    return re.compile(rest[:-1], pattern.flags)
+    """The plain pattern a ``compile_guarded`` pattern was made from (itself when it has no guard)."""
+    plain = _PLAIN.get(pattern.pattern)
+    return pattern if plain is None else re.compile(plain, pattern.flags)

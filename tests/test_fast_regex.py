@@ -49,6 +49,7 @@ def sample_records():
         ("[一-龥]{2,4}?法院", "一-龥"),
         ("a{0,2}b", "ab"),
         ("\\]x|-y", "\\]\\-"),  # class metacharacters stay escaped
+        ("-y|\\]x", "\\-\\]"),
     ],
 )
 def test_first_chars_of_bounded_patterns(pattern, chars):
@@ -73,6 +74,12 @@ def test_unbounded_patterns_stay_plain(pattern):
     assert first_chars(pattern) is None
     assert compile_guarded(pattern).pattern == pattern
     assert unguarded(compile_guarded(pattern)).pattern == pattern
+
+
+def test_a_class_ending_in_a_bracket_round_trips():
+    p = compile_guarded(r"-y|\]x")
+    assert unguarded(p).pattern == r"-y|\]x"
+    assert _matches(p, "a]x-y]") == _matches(re.compile(r"-y|\]x"), "a]x-y]") != []
 
 
 def test_guarded_pattern_keeps_groups_and_round_trips():
