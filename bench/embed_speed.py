@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Embedding speed and chunk statistics on LeCaRD (prints numbers; nothing is asserted).
 
-    python bench/embed_speed.py [--docs 16] [--queries 20] [--stats-docs 2000] [--device cpu]
+    python bench/embed_speed.py [--docs 16] [--queries 20] [--stats-docs 2000] [--device cpu] [--max-chunks 4]
 
 - documents/s and chunks/s for the facts of LeCaRD judgments (``document_text`` of the extracted
   record, exactly what the indexer embeds), cache disabled;
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from leian.corpora.record import CaseRecord
-from leian.indexer.embed import Embedder, document_text
+from leian.indexer.embed import DEFAULT_MAX_CHUNKS, Embedder, document_text
 from leian.indexer.extract import extract
 
 LECARD = Path(os.environ.get("LEIAN_LECARD", "/work/shared/data/lecard"))
@@ -49,6 +49,9 @@ def main() -> int:
     ap.add_argument("--stats-docs", type=int, default=2000, help="documents for the chunk statistics")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--model", default=None)
+    ap.add_argument(
+        "--max-chunks", type=int, default=DEFAULT_MAX_CHUNKS, help="chunks embedded per document (0 = all)"
+    )
     args = ap.parse_args()
     if not (LECARD / "docs.jsonl.gz").exists():
         print(f"LeCaRD not found at {LECARD} (set LEIAN_LECARD)", file=sys.stderr)
@@ -57,7 +60,7 @@ def main() -> int:
     import torch
 
     t0 = time.perf_counter()
-    emb = Embedder.load(args.model, device=args.device, cache=None)
+    emb = Embedder.load(args.model, device=args.device, cache=None, max_chunks=args.max_chunks or None)
     print(f"model {emb.name} ({emb.fingerprint}) on {emb.device}, torch threads {torch.get_num_threads()}, "
           f"load {time.perf_counter() - t0:.1f} s")  # fmt: skip
 

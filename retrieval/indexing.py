@@ -13,8 +13,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leian.errors import CorpusReadError
+from leian.errors import CorpusReadError, InvalidInput
 from leian.indexer.charge_model import ChargeModel, TermCounts, charge_labels
+from leian.indexer.embed import DEFAULT_MAX_CHUNKS
 from leian.indexer.pipeline import default_workers, prepare
 from leian.indexer.tokenize import Tokenizer
 from leian.retrieval.backends import build_backend, new_manifest, open_backend
@@ -56,6 +57,9 @@ class IndexJob(BaseModel):
     model: str | None = None
     embeddings: bool = True
     embedding_cache: str | None = None
+    # chunks of the facts embedded per case (0: all). None: the default for a new index, the
+    # index's own number for ``add`` (vectors of one index must be made the same way)
+    max_chunks: int | None = Field(default=None, ge=0)
     limit: int | None = None
     batch_size: int = 32
     workers: int = Field(default_factory=lambda: default_workers())
@@ -71,12 +75,10 @@ class IndexJob(BaseModel):
         loader = load(self.corpus, fmt=self.fmt, on_problem=self.on_problem)
         return loader, (islice(loader, self.limit) if self.limit else loader)
 
-    def _embedder(self):
-        if not self.embeddings:
-            return None
+    def _embedder(self, model: str | None, chunks: int):
         from leian.indexer.embed import Embedder
 
-        return Embedder.load(self.model, cache=self.embedding_cache or "default")
+        return Embedder.load(model, cache=self.embedding_cache or "default", max_chunks=chunks or None)
 
     def _bar(self, desc: str, unit: str = "doc"):
         return self.progress(None, desc, unit) if self.progress else nullcontext(lambda n: None)
@@ -84,7 +86,8 @@ class IndexJob(BaseModel):
     def build(self) -> IndexSummary:
         t0 = time.perf_counter()
         tokenizer = Tokenizer()
-        embedder = self._embedder()
+        chunks = DEFAULT_MAX_CHUNKS if self.max_chunks is None else self.max_chunks
+        embedder = self._embedder(self.model, chunks) if self.embeddings else None
         manifest = new_manifest(
             self.backend,
             Path(self.index).name,
@@ -93,6 +96,7 @@ class IndexJob(BaseModel):
             model_path=str(self.model) if (embedder and self.model) else None,
             model_fingerprint=embedder.fingerprint if embedder else None,
             dim=embedder.dim if embedder else None,
+            embed_chunks=chunks,
             corpus={"name": self.corpus_name or Path(self.corpus).name, "path": str(self.corpus)},
         )
         loader, records = self._records()
@@ -129,13 +133,15 @@ class IndexJob(BaseModel):
         be = open_backend(self.backend, index=self.index, es_options=self.es_options)
         manifest = be.manifest()
         tokenizer = Tokenizer()
+        if self.max_chunks is not None and self.max_chunks != manifest.embed_chunks:
+            raise InvalidInput(
+                f"this index embeds {_chunks(manifest.embed_chunks)} of each case's facts; cases added "
+                f"with {_chunks(self.max_chunks)} would not be comparable: leave out the chunk setting, "
+                "or rebuild the index"
+            )
         embedder = None
         if manifest.dim:
-            from leian.indexer.embed import Embedder
-
-            embedder = Embedder.load(
-                self.model or manifest.model_path or None, cache=self.embedding_cache or "default"
-            )
+            embedder = self._embedder(self.model or manifest.model_path or None, manifest.embed_chunks)
         check_compatible(manifest, tokenizer, embedder)
         loader, records = self._records()
         summary = IndexSummary(index=self.index)
@@ -169,6 +175,10 @@ class IndexJob(BaseModel):
             summary.failed[cid] = why
             self.on_problem(f"{cid}: not written: {why}")
         batch.clear()
+
+
+def _chunks(n: int) -> str:
+    return "every chunk" if n == 0 else f"the first {n} chunk(s)"
 
 
 def _skipped(loader) -> int:

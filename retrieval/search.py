@@ -60,8 +60,9 @@ class SearchConfig(BaseModel):
     # numbers in the facts (dates, weights, amounts) rarely recur verbatim in a similar case
     query_numbers: bool = True
     candidates: int = Field(default=200, ge=10, le=5000)
-    # long facts: embed only their opening chunks, 0 = all. One chunk (512 tokens; the median dev
-    # query has 276) halves p95 latency; LeCaRD dev moved by -0.004..+0.002 against two (noise)
+    # long facts: embed only their opening chunks, 0 = all (never more than the index embeds per case).
+    # One chunk (512 tokens; the median dev query has 276) halves p95 latency; LeCaRD dev moved by
+    # -0.004..+0.002 against two (noise)
     query_chunks: int = Field(default=1, ge=0, le=16)
     stage1_depth: int = Field(default=0, ge=0, le=5000)  # 0: no first stage, everything is reranked
     stage1_tf_power: float = Field(default=1.0, ge=0.0, le=1.0)
@@ -513,7 +514,12 @@ def open_searcher(
     if manifest.dim and load_embedder and cfg.use_dense:
         from leian.indexer.embed import Embedder
 
-        embedder = Embedder.load(model or manifest.model_path or manifest.model, serving=True)
+        # the index's chunk setting: cases added through this searcher are embedded like the rest
+        embedder = Embedder.load(
+            model or manifest.model_path or manifest.model,
+            serving=True,
+            max_chunks=manifest.embed_chunks or None,
+        )
         # After a product (the dense scores) OpenBLAS's threads keep spinning, on the very cores torch
         # embeds the next query on: that took query embedding from p50 83 to 157 ms on the 2-core box.
         # One BLAS thread scores 100k vectors in ~5 ms.

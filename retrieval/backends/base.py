@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from leian.corpora.record import CaseRecord
+from leian.indexer.embed import DEFAULT_MAX_CHUNKS
 from leian.indexer.indexed import IndexedCase
 from leian.retrieval.models import Filters
 
@@ -95,6 +96,9 @@ class IndexManifest(BaseModel):
     model_path: str | None = None  # the local model directory, when not the built-in default
     model_fingerprint: str | None = None
     dim: int | None = None
+    # a case's vector is the mean of its facts' first N chunks (0: all); indexes from before this
+    # field embedded the default number
+    embed_chunks: int = Field(default=DEFAULT_MAX_CHUNKS, ge=0)
     doc_count: int = 0
     corpus: dict = Field(default_factory=dict)  # name, licence, date range of judgments
     bm25: dict = Field(default_factory=lambda: {"k1": 1.2, "b": 0.75, "idf": "lucene"})
