@@ -139,6 +139,8 @@ def _run(args: argparse.Namespace) -> int:
     d = configs.index(base)
     split = load_lecard(args.data, args.split)
     qids = [str(q.id) for q in split.queries]
+    if not 2 <= args.folds <= len(qids):  # checked before an hour of ranking, not after
+        raise InvalidInput(f"--folds must be between 2 and the number of queries ({len(qids)})")
     searcher = open_searcher(args.backend, args.index, config=base)
     if searcher.embedder is None:
         raise InvalidInput(f"the index {args.index} has no vectors; build it with embeddings")

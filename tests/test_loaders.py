@@ -323,3 +323,27 @@ def test_check_text_accepts_real_judgments():
     assert check_text(JUDGMENT) is None
     reason, message = check_text("Case 123: the court ruled.")
     assert reason == "not_chinese" and "Chinese characters" in message
+
+
+def test_the_quick_acceptance_agrees_with_the_full_count():
+    # check_text accepts most texts from their opening characters; it must decide as the full count does
+    from leian.corpora.loaders import _CONTROL, _CONTROL_NOT_SPACE, _SPACE, _check_counts, _clearly_chinese
+
+    for cp in range(0x110000):
+        c = chr(cp)
+        assert bool(_CONTROL_NOT_SPACE.match(c)) == bool(_CONTROL.match(c) and not _SPACE.match(c)), hex(cp)
+    han = "被告人张某盗窃手机一部价值人民币三千元"  # 19 Chinese characters
+    texts = [r.text for r in Loader(sample_path())] + [
+        han,
+        han + "罪",
+        han + "罪" + "x" * 80,  # exactly 20%
+        han + "罪" + "x" * 81,
+        han + "罪" + " " * 500,  # spaces do not count against the share
+        (han + "罪") * 10 + "\x00",  # one control in 201 characters
+        (han + "罪") * 10 + "\x00\x00",
+        (han + "罪") * 10 + "\x1c\x1d\x0b",  # whitespace controls are spaces
+        "x" * 9000 + (han + "罪") * 600,  # Chinese only after the first steps
+        "Case 123: the court ruled." * 300,
+    ]
+    for text in texts:
+        assert (None if _clearly_chinese(text) else _check_counts(text)) == _check_counts(text), text[:40]
