@@ -332,8 +332,10 @@ def test_the_quick_acceptance_agrees_with_the_full_count():
     for cp in range(0x110000):
         c = chr(cp)
         assert bool(_CONTROL_NOT_SPACE.match(c)) == bool(_CONTROL.match(c) and not _SPACE.match(c)), hex(cp)
+    judgments = [r.text for r in Loader(sample_path())]
+    assert all(_clearly_chinese(t) for t in judgments)  # the quick path is the one real judgments take
     han = "被告人张某盗窃手机一部价值人民币三千元"  # 19 Chinese characters
-    texts = [r.text for r in Loader(sample_path())] + [
+    texts = judgments + [
         han,
         han + "罪",
         han + "罪" + "x" * 80,  # exactly 20%
