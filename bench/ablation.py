@@ -46,26 +46,36 @@ HEADLINE = [
 ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "--index", required=True, help="embedded index directory (built with vectors for dense rows)"
-    )
+def lecard_parser(description: str, index_help: str) -> argparse.ArgumentParser:
+    """The options every LeCaRD quality bench takes (also bench/config_cv.py)."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--index", required=True, help=index_help)
     p.add_argument("--backend", default="embedded", choices=["embedded", "elasticsearch"])
     p.add_argument("--data", default=os.environ.get("LEIAN_LECARD"), help="LeCaRD folder [env LEIAN_LECARD]")
     p.add_argument("--split", default="dev")
+    return p
+
+
+def run_reporting_errors(name: str, run, args: argparse.Namespace) -> int:
+    """``run(args)``; a LeianError becomes one line on stderr and exit status 1."""
+    try:
+        return run(args)
+    except LeianError as e:
+        print(f"{name}: error: {e.message}", file=sys.stderr)
+        return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = lecard_parser(
+        __doc__.split("\n\n")[0], "embedded index directory (built with vectors for dense rows)"
+    )
     p.add_argument("--limit", type=int, help="only the first N queries (quick look; not comparable)")
     p.add_argument(
         "--config", nargs="*", default=[], metavar="KEY=VALUE", help="SearchConfig overrides, all rows"
     )
     p.add_argument("--rows", default=",".join(ROWS), help=f"which rows, of {','.join(ROWS)}")
     p.add_argument("--format", choices=["table", "json"], default="table")
-    args = p.parse_args(argv)
-    try:
-        return _run(args)
-    except LeianError as e:
-        print(f"ablation: error: {e.message}", file=sys.stderr)
-        return 1
+    return run_reporting_errors("ablation", _run, p.parse_args(argv))
 
 
 def _run(args: argparse.Namespace) -> int:

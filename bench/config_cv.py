@@ -32,12 +32,12 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from ablation import HEADLINE  # noqa: E402
+from ablation import HEADLINE, lecard_parser, run_reporting_errors  # noqa: E402
 
 from leian.api.commands._common import progress  # noqa: E402
 from leian.api.commands.search import parse_config  # noqa: E402
 from leian.corpora.lecard import load_lecard  # noqa: E402
-from leian.errors import InvalidInput, LeianError  # noqa: E402
+from leian.errors import InvalidInput  # noqa: E402
 from leian.retrieval.evaluate import Protocol, collect_runs, evaluate_split  # noqa: E402
 from leian.retrieval.search import SearchConfig, open_searcher  # noqa: E402
 
@@ -100,11 +100,7 @@ def bootstrap_interval(per_query: np.ndarray, n: int, seed: int) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--index", required=True, help="embedded index directory, built with vectors")
-    p.add_argument("--backend", default="embedded", choices=["embedded", "elasticsearch"])
-    p.add_argument("--data", default=os.environ.get("LEIAN_LECARD"), help="LeCaRD folder [env LEIAN_LECARD]")
-    p.add_argument("--split", default="dev")
+    p = lecard_parser(__doc__.split("\n\n")[0], "embedded index directory, built with vectors")
     p.add_argument(
         "--grid",
         nargs="*",
@@ -116,12 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=20, help="cross-validation repeats (reshuffled folds)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--format", choices=["table", "json"], default="table")
-    args = p.parse_args(argv)
-    try:
-        return _run(args)
-    except LeianError as e:
-        print(f"config_cv: error: {e.message}", file=sys.stderr)
-        return 1
+    return run_reporting_errors("config_cv", _run, p.parse_args(argv))
 
 
 def _run(args: argparse.Namespace) -> int:
