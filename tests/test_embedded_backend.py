@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -491,6 +492,40 @@ def test_manifest_records_the_build(index, corpus):
 
 
 # ------------------------------------------------------------------------------------------ the rest
+def test_records_round_trip_with_their_sections_stored_as_offsets(tmp_path):
+    rng = np.random.default_rng(3)
+    text = "某某法院 刑事判决书 被告人李某。经审理查明，李某盗窃手机一部。本院认为，李某构成盗窃罪。判决如下：……经审理查明"
+    odd = [
+        # cut from the text (one of them twice over: any occurrence gives the same string back)
+        Sections(parties="被告人李某。", facts="经审理查明，李某盗窃手机一部。", judgment="判决如下：……"),
+        Sections(facts="经审理查明"),
+        # not in the text (a corpus's own field, spaced differently): kept as the string itself
+        Sections(facts="经审理 查明，李某盗窃手机一部。", reasoning="本院认为，李某构成盗窃罪。"),
+        Sections(),
+    ]
+    cases = []
+    for i, sec in enumerate(odd):
+        c = make_case(f"s{i}", ["词01"], rng)
+        cases.append(
+            c.model_copy(update={"record": c.record.model_copy(update={"text": text, "sections": sec})})
+        )
+    build(tmp_path / "idx", cases[:2])
+    be = EmbeddedBackend(tmp_path / "idx")
+    be.upsert(cases[2:])  # the delta segment's rows go through the same codec
+    want = {c.record.id: c.record for c in cases}
+    assert be.get(list(want)) == want
+    assert {r.id: r for r in be.iter_records()} == want
+    assert {c.record.id: c.record for c in be.iter_indexed()} == want
+    gen = tmp_path / "idx" / (tmp_path / "idx" / "CURRENT").read_text().strip()
+    stored = dict(sqlite3.connect(gen / "cases.sqlite").execute("SELECT id, record FROM cases"))
+    assert json.loads(stored["s0"])["sections"]["facts"] == [
+        text.index("经审理查明，"),
+        text.index("。本院") + 1,
+    ]
+    assert json.loads(stored["s2"])["sections"]["facts"] == "经审理 查明，李某盗窃手机一部。"
+    assert len(stored["s0"]) < len(cases[0].record.model_dump_json())
+
+
 def test_artifacts_round_trip(index):
     assert index.get_artifact("blob") == b"\x00\x01built"  # written by the builder
     assert index.get_artifact("absent") is None

@@ -78,7 +78,7 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-FORMAT_VERSION = 2  # 2: facets stored per case
+FORMAT_VERSION = 2  # 2: facets stored per case (the embedded backend keeps its own, embedded.FORMAT_VERSION)
 
 
 class IndexManifest(BaseModel):

@@ -43,7 +43,6 @@ from leian.corpora.record import CaseRecord
 from leian.errors import IndexCorrupt, IndexIncompatible, IndexMissing, InvalidInput
 from leian.indexer.charge_model import TermCounts, charge_labels
 from leian.retrieval.backends.base import (
-    FORMAT_VERSION,
     IndexedCase,
     IndexManifest,
     Scored,
@@ -54,6 +53,9 @@ from leian.retrieval.backends.base import (
 from leian.retrieval.models import Filters
 
 K1, B = 1.2, 0.75  # Elasticsearch's defaults, so both backends score alike
+# this backend's layout (Elasticsearch keeps base.FORMAT_VERSION): 2 facets stored per case,
+# 3 a record's sections stored as offsets into its text
+FORMAT_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (
@@ -65,7 +67,7 @@ CREATE TABLE IF NOT EXISTS cases (
     facets TEXT NOT NULL,        -- base.facets_of: what the rerank reads
     vector BLOB,                 -- float32, L2-normalised
     tokens TEXT NOT NULL,        -- space-joined jieba tokens
-    record TEXT NOT NULL         -- CaseRecord JSON
+    record TEXT NOT NULL         -- CaseRecord JSON, sections as [start, end] of the text (_record_json)
 );
 CREATE TABLE IF NOT EXISTS tombstones (base_pos INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS artifacts (name TEXT PRIMARY KEY, data BLOB NOT NULL);
@@ -87,12 +89,35 @@ def _connect(path: Path) -> sqlite3.Connection:
     return con
 
 
+def _record_json(record: CaseRecord) -> str:
+    """The record as stored: each section that occurs in the text is its [start, end] there.
+
+    Sections are cut from the full text, so storing them again doubled every row (19 + 18 KB of a
+    LeCaRD judgment's 46 KB); any occurrence gives back the same string, so this is lossless."""
+    text = record.text
+    sections = {}
+    for name, value in record.sections:
+        at = text.find(value) if value else -1
+        sections[name] = [at, at + len(value)] if at >= 0 else value
+    head = record.model_dump_json(exclude={"sections"})
+    return f'{head[:-1]},"sections":{json.dumps(sections, ensure_ascii=False)}}}'
+
+
+def _record_of(stored: str) -> CaseRecord:
+    data = json.loads(stored)
+    text = data["text"]
+    data["sections"] = {
+        name: text[v[0] : v[1]] if isinstance(v, list) else v for name, v in data["sections"].items()
+    }
+    return CaseRecord.model_validate(data)
+
+
 def _row_values(case: IndexedCase) -> tuple:
     f = filter_fields(case.record)
     vec = None if case.vector is None else np.asarray(case.vector, dtype=np.float32).tobytes()
     return (
         case.record.id,
-        case.record.model_dump_json(),
+        _record_json(case.record),
         " ".join(case.tokens),
         vec,
         f["court_level"],
@@ -185,7 +210,7 @@ class EmbeddedBackend:
         if manifest.format_version != FORMAT_VERSION:
             raise IndexIncompatible(
                 f"{self.root} has index format {manifest.format_version}, this leian reads "
-                f"{FORMAT_VERSION}; rebuild it with `leian index`"
+                f"{FORMAT_VERSION}; rebuild it with `leian index` (cached embeddings are reused)"
             )
         return manifest
 
@@ -463,7 +488,7 @@ class EmbeddedBackend:
             )
 
     def get(self, ids: Iterable[str]) -> dict[str, CaseRecord]:
-        return {cid: CaseRecord.model_validate_json(rec) for cid, rec in self._column("record", ids)}
+        return {cid: _record_of(rec) for cid, rec in self._column("record", ids)}
 
     def facets(self, ids: Iterable[str]) -> dict[str, dict]:
         return {cid: json.loads(f) for cid, f in self._column("facets", ids)}
@@ -478,7 +503,7 @@ class EmbeddedBackend:
         con = _connect(self._gen / "cases.sqlite")
         try:
             for (rec,) in con.execute("SELECT record FROM cases ORDER BY id"):
-                yield CaseRecord.model_validate_json(rec)
+                yield _record_of(rec)
         finally:
             con.close()
 
@@ -489,7 +514,7 @@ class EmbeddedBackend:
         try:
             for cid, rec, toks in con.execute("SELECT id, record, tokens FROM cases ORDER BY id"):
                 yield IndexedCase(
-                    record=CaseRecord.model_validate_json(rec),
+                    record=_record_of(rec),
                     tokens=toks.split(),
                     vector=None if st.vectors is None else st.vectors[st.pos[cid]].copy(),
                 )
@@ -649,7 +674,7 @@ class _Builder:
 
     def __init__(self, gen: Path, manifest: IndexManifest):
         self.gen = gen
-        self.manifest = manifest
+        self.manifest = manifest.model_copy(update={"format_version": FORMAT_VERSION})
         self.con = _connect(gen / "cases.sqlite")
         # Nobody reads a generation before it is swapped in, and an interrupted build is deleted, so
         # it needs no journal (in WAL mode every page was written twice: to the WAL, then the file).
