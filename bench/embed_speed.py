@@ -60,7 +60,7 @@ def main() -> int:
     import torch
 
     t0 = time.perf_counter()
-    emb = Embedder.load(args.model, device=args.device, cache=None, max_chunks=args.max_chunks or None)
+    emb = Embedder.load(args.model, device=args.device, cache=None, max_chunks=args.max_chunks)
     print(f"model {emb.name} ({emb.fingerprint}) on {emb.device}, torch threads {torch.get_num_threads()}, "
           f"load {time.perf_counter() - t0:.1f} s")  # fmt: skip
 

@@ -370,8 +370,9 @@ class Embedder:
         if prov.is_file():
             with contextlib.suppress(OSError, ValueError):
                 name = json.loads(prov.read_text(encoding="utf-8")).get("name") or name
-        if max_chunks is not None and max_chunks < 1:
-            raise InvalidInput(f"max_chunks must be at least 1 (or None for all chunks), got {max_chunks}")
+        if max_chunks is not None and max_chunks < 0:
+            raise InvalidInput(f"max_chunks must be at least 1, or 0 / None for all chunks; got {max_chunks}")
+        max_chunks = max_chunks or None  # 0 is how the CLI and the index manifest say "all"
         if cache == "default":
             cache = default_cache_path()
         if cache is not None and not isinstance(cache, EmbeddingCache):

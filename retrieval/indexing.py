@@ -78,7 +78,7 @@ class IndexJob(BaseModel):
     def _embedder(self, model: str | None, chunks: int):
         from leian.indexer.embed import Embedder
 
-        return Embedder.load(model, cache=self.embedding_cache or "default", max_chunks=chunks or None)
+        return Embedder.load(model, cache=self.embedding_cache or "default", max_chunks=chunks)
 
     def _bar(self, desc: str, unit: str = "doc"):
         return self.progress(None, desc, unit) if self.progress else nullcontext(lambda n: None)

@@ -518,7 +518,7 @@ def open_searcher(
         embedder = Embedder.load(
             model or manifest.model_path or manifest.model,
             serving=True,
-            max_chunks=manifest.embed_chunks or None,
+            max_chunks=manifest.embed_chunks,
         )
         # After a product (the dense scores) OpenBLAS's threads keep spinning, on the very cores torch
         # embeds the next query on: that took query embedding from p50 83 to 157 ms on the 2-core box.
