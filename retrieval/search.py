@@ -23,7 +23,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property, lru_cache
 from itertools import islice
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -106,6 +106,17 @@ def _general_part(statute: str) -> bool:
         return True
 
 
+class _Ranking(NamedTuple):
+    top: list[tuple[float, str, dict]]  # (score, case id, components), best first
+    terms: dict[str, float]
+    predicted: list[ChargePrediction]
+    charges: list[ChargePrediction] | None
+    pending: CaseRecord | None
+    timings: dict[str, float]
+    t0: float
+    n: int  # cases scored
+
+
 class Searcher:
     def __init__(
         self,
@@ -134,7 +145,7 @@ class Searcher:
 
     def predict_charges(self, facts: str) -> list[ChargePrediction]:
         """The charge distribution a search of these facts would use."""
-        return self._run(Query(facts=facts, top_k=1), None, explain=False).charges_predicted
+        return self._rank(Query(facts=facts, top_k=1), None, explain=False).predicted
 
     def _weighted_terms(self, tokens: list[str]) -> dict[str, float]:
         p = self.config.query_tf_power
@@ -170,10 +181,23 @@ class Searcher:
 
     def rank(self, query: Query, candidate_ids: list[str] | None = None) -> list[Scored]:
         """(id, score) best first: the whole corpus (top ``query.top_k``) or exactly ``candidate_ids``."""
-        res = self._run(query, candidate_ids, explain=False)
-        return [(h.id, h.score) for h in res.hits]
+        return [(cid, round(score, 6)) for score, cid, _ in self._rank(query, candidate_ids, False).top]
 
-    def _run(self, query: Query, restrict: list[str] | None, explain: bool = True) -> SearchResult:
+    def rank_all(self, query: Query) -> list[Scored]:
+        """Every case in the index (filters and ``exclude_ids`` still apply), best first: a TREC run."""
+        return self.rank(query, self.backend.ids())
+
+    def _run(self, query: Query, restrict: list[str] | None) -> SearchResult:
+        r = self._rank(query, restrict, explain=True)
+        records = self.backend.get([cid for _, cid, _ in r.top])
+        hits = [
+            self._hit(rank, cid, score, comp, records.get(cid), r.terms, r.charges, r.pending)
+            for rank, (score, cid, comp) in enumerate(r.top, 1)
+        ]
+        return self._result(query, r.terms, hits, r.predicted, r.charges, r.timings, r.t0, r.n)
+
+    def _rank(self, query: Query, restrict: list[str] | None, explain: bool) -> _Ranking:
+        """Score and order the cases; ``explain``: the pending case is analysed even without the rerank."""
         cfg = self.config
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
@@ -233,7 +257,7 @@ class Searcher:
             cos.update(self.backend.dense(qvec, filters, len(missing_d), ids=missing_d))
         pool_ids = [i for i in pool_ids if (i in bm25 or not cfg.use_bm25) and (i in cos or qvec is None)]
         if not pool_ids:
-            return self._result(query, terms, [], [], None, timings, t0, 0)
+            return _Ranking([], terms, [], None, None, timings, t0, 0)
 
         b = np.array([bm25.get(i, 0.0) for i in pool_ids], dtype=np.float64)
         d = np.array([cos.get(i, 0.0) for i in pool_ids], dtype=np.float64)
@@ -260,8 +284,8 @@ class Searcher:
             )
             charges = predicted
         timings["charges"] = _ms(t)
-        ranked_ids = pool_ids if restrict is None else [i for i in pool_ids if i in set(restrict)]
-        ranked_ids = [i for i in ranked_ids if i not in exclude]
+        asked = set(pool_ids if restrict is None else restrict) - exclude
+        ranked_ids = [i for i in pool_ids if i in asked]
         facets = self.backend.facets(ranked_ids) if cfg.use_structure else {}
         pending = self.analyse(query.facts) if cfg.use_structure or explain else None
         pos = {cid: j for j, cid in enumerate(pool_ids)}
@@ -284,12 +308,7 @@ class Searcher:
         k = len(scored) if restrict is not None else query.top_k
         top = scored[:k]
         timings["rerank"] = _ms(t)
-        records = self.backend.get([cid for _, cid, _ in top]) if explain else {}
-        hits = []
-        for rank, (score, cid, comp) in enumerate(top, 1):
-            rec = records.get(cid)
-            hits.append(self._hit(rank, cid, score, comp, rec, terms, charges, pending, explain))
-        return self._result(query, terms, hits, predicted, charges, timings, t0, len(pool_ids))
+        return _Ranking(top, terms, predicted, charges, pending, timings, t0, len(pool_ids))
 
     def _result(self, query, terms, hits, predicted, charges, timings, t0, n) -> SearchResult:
         timings["total"] = _ms(t0)
@@ -377,8 +396,8 @@ class Searcher:
             return {}
         return {t: float(self.charge_model.idf[j]) for t, j in self.charge_model.vocab.items()}
 
-    def _hit(self, rank, cid, score, comp, rec, terms, charges, pending, explain) -> Hit:
-        if rec is None or not explain:
+    def _hit(self, rank, cid, score, comp, rec, terms, charges, pending) -> Hit:
+        if rec is None:
             return Hit(id=cid, rank=rank, score=round(score, 6), components=comp, reasons=[])
         first = rec.defendants[0] if rec.defendants else None
         groups = {charge_group(c): c for c in rec.charges}

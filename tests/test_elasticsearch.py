@@ -284,6 +284,25 @@ def test_scoring_a_given_candidate_list(index, cases):
     assert index.vectors_of([b.record.id])[b.record.id] == pytest.approx(b.vector)
 
 
+def test_scoring_more_candidates_than_the_result_window(index, cases, monkeypatch):
+    """A whole-corpus ranking scores every case: the ids go to the cluster in window-sized parts, and
+    the parts add up to what one request gives (BM25 statistics are the index's)."""
+    import leian.retrieval.backends.elastic as elastic
+
+    every = index.ids()
+    assert every == sorted(c.record.id for c in cases)
+    terms = unique_terms(cases[3].tokens)
+    lex, dense = (
+        index.lexical(terms, None, N_CASES, ids=every),
+        index.dense(cases[3].vector, None, N_CASES, ids=every),
+    )
+    assert len(lex) == len(dense) == N_CASES
+    monkeypatch.setattr(elastic, "MAX_WINDOW", 7)
+    assert index.lexical(terms, None, N_CASES, ids=every) == lex
+    assert index.dense(cases[3].vector, None, N_CASES, ids=every) == dense
+    assert index.lexical(terms, None, 5, ids=every) == lex[:5]
+
+
 def test_too_large_k_is_refused(index):
     with pytest.raises(InvalidInput, match="result window"):
         index.lexical(["被告人"], None, 20_000)

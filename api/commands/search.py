@@ -20,7 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     q.add_argument("--query", help="the facts of the new case")
     q.add_argument("--queries", help="JSONL file: one {id, q[, source_doc_id, charges]} per line")
     add_backend_arguments(p)
-    p.add_argument("--top", type=int, default=10, help="number of cases (trec: default the whole corpus)")
+    p.add_argument(
+        "--top", type=int, default=None, help="number of cases (default 10; trec: every case in the index)"
+    )
     p.add_argument("--format", choices=["table", "json", "trec"], default="table")
     p.add_argument("--charges", nargs="+", help="the new case's charges (default: predicted from the facts)")
     p.add_argument("--court-level", nargs="+", choices=["最高", "高级", "中级", "基层"])
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from leian.retrieval.search import open_searcher
 
     filters = filters_from_args(args)
-    if not 1 <= args.top <= MAX_TOP_K:
+    if args.top is not None and not 1 <= args.top <= MAX_TOP_K:
         raise InvalidInput(f"--top {args.top}: give a number of cases from 1 to {MAX_TOP_K}")
     queries = _queries(args)
     searcher = open_searcher(
@@ -94,9 +96,7 @@ def run(args: argparse.Namespace) -> int:
         config=parse_config(args.config),
         model=args.model,
     )
-    top = args.top
-    if args.format == "trec" and "--top" not in sys.argv:
-        top = min(searcher.backend.count(), 1000)
+    whole = args.format == "trec" and args.top is None  # a TREC run for evaluation ranks every case
     out = sys.stdout
     for obj in queries:
         exclude = [str(obj["source_doc_id"])] if obj.get("source_doc_id") not in (None, "") else []
@@ -104,11 +104,12 @@ def run(args: argparse.Namespace) -> int:
             facts=str(obj["q"]),
             charges=args.charges or obj.get("charges"),
             filters=filters,
-            top_k=top,
+            top_k=args.top or 10,
             exclude_ids=exclude,
         )
         if args.format == "trec":
-            for rank, (cid, score) in enumerate(searcher.rank(query), 1):
+            ranked = searcher.rank_all(query) if whole else searcher.rank(query)
+            for rank, (cid, score) in enumerate(ranked, 1):
                 out.write(f"{obj['id']} Q0 {cid} {rank} {score:.6f} {args.run_tag}\n")
             continue
         res = searcher.search(query)

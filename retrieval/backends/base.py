@@ -46,6 +46,9 @@ class Backend(Protocol):
 
     def count(self) -> int: ...
 
+    def ids(self) -> list[str]:
+        """Every live case's id, sorted (what ranking "the whole corpus" ranks)."""
+
     def lexical(
         self, terms: list[str], filters: Filters | None, k: int, ids: list[str] | None = None
     ) -> list[Scored]:

@@ -560,16 +560,23 @@ class ElasticBackend:
         if not weights and ids is None:
             return []
         should = [{"term": {"tokens": {"value": t, "boost": float(w)}}} for t, w in weights.items()]
-        flt = compile_filters(filters)
         if ids is not None:
-            flt.append({"ids": {"values": list(dict.fromkeys(ids))}})
-            size = min(k, len(set(ids)))
-        else:
-            size = k
-        self._check_window(size)
-        query: dict[str, Any] = {"bool": {"should": should, "filter": flt}}
-        if ids is None:
-            query["bool"]["minimum_should_match"] = 1  # only cases sharing a term, as in the embedded one
+            # scored in window-sized requests: BM25's statistics are the index's, so parts add up exactly
+            scored: list[Scored] = []
+            for part in _chunks(dict.fromkeys(ids), MAX_WINDOW):
+                query = {
+                    "bool": {
+                        "should": should,
+                        "filter": [*compile_filters(filters), {"ids": {"values": part}}],
+                    }
+                }
+                scored += self._bm25(query, len(part))
+            return _ranked(scored, k)
+        self._check_window(k)
+        query = {"bool": {"should": should, "filter": compile_filters(filters), "minimum_should_match": 1}}
+        return self._bm25(query, k)  # only cases sharing a term, as in the embedded one
+
+    def _bm25(self, query: dict[str, Any], size: int) -> list[Scored]:
         body = {
             "query": query,
             "size": size,
@@ -614,16 +621,18 @@ class ElasticBackend:
                 )
         flt = compile_filters(filters)
         if ids is not None:
-            # Exact inner products of exactly these cases (re-ranking a candidate list).
-            wanted = list(dict.fromkeys(ids))
-            flt.append({"ids": {"values": wanted}})
-            self._check_window(len(wanted))
-            body = {"query": {"bool": {"filter": flt}}, "size": len(wanted), "_source": ["vector"]}
-            resp = self._search("vector scoring", body)
+            # Exact inner products of exactly these cases (re-ranking a candidate list), fetched in
+            # window-sized requests
             pairs = []
-            for h in resp["hits"]["hits"]:
-                v = h["_source"].get("vector")
-                pairs.append((h["_id"], float(np.asarray(v, dtype=np.float32) @ q) if v else 0.0))
+            for part in _chunks(dict.fromkeys(ids), MAX_WINDOW):
+                body = {
+                    "query": {"bool": {"filter": [*flt, {"ids": {"values": part}}]}},
+                    "size": len(part),
+                    "_source": ["vector"],
+                }
+                for h in self._search("vector scoring", body)["hits"]["hits"]:
+                    v = h["_source"].get("vector")
+                    pairs.append((h["_id"], float(np.asarray(v, dtype=np.float32) @ q) if v else 0.0))
             return _ranked(pairs, k)
         self._check_window(k)
         candidates = int(min(MAX_WINDOW, max(100, k * self.options.knn_candidates_factor)))
@@ -674,6 +683,9 @@ class ElasticBackend:
                     out[d["_id"]] = np.asarray(d["_source"]["vector"], dtype=np.float32)
         return out
 
+    def ids(self) -> list[str]:
+        return [h["_id"] for h in self._scan([], page=5000)]
+
     def _scan(self, source: list[str], page: int = 500) -> Iterator[dict]:
         """Every case in id order (search_after on the concrete index: a swap cannot mix two builds)."""
         index = self.concrete_index()
@@ -683,7 +695,7 @@ class ElasticBackend:
                 "query": {"match_all": {}},
                 "size": page,
                 "sort": [{"id": "asc"}],
-                "_source": source,
+                "_source": source or False,
                 "track_total_hits": False,
             }
             if after is not None:

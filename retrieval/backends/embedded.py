@@ -364,6 +364,10 @@ class EmbeddedBackend:
     def count(self) -> int:
         return self._fresh().n_live
 
+    def ids(self) -> list[str]:
+        st = self._fresh()
+        return sorted(st.ids[st.alive].tolist())
+
     def _allowed(self, st: _State, filters: Filters | None) -> np.ndarray:
         mask = st.alive.copy()
         if filters is None or filters.is_empty():
