@@ -46,6 +46,8 @@ WEIGHT_NAMES = {
     "w_statute": "法条",
     "w_circ": "情节",
     "w_amount": "数额",
+    "w_court": "审级",
+    "w_recent": "近年裁判",
     "knn_weight": "罪名预测近邻投票",
 }
 

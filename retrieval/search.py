@@ -15,6 +15,7 @@ stage are reranked and the rest follow, the classic retrieve-then-rerank split (
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 import threading
@@ -40,6 +41,7 @@ from leian.retrieval.models import ChargePrediction, Highlight, Hit, Query, Sear
 CHARGE_MODEL_ARTIFACT = "charge_model"
 MAX_HIGHLIGHTS_PER_TERM = 5
 STAGE_GAP = 100.0  # ranks cases outside the first stage below every case inside it
+COURT_PREFERENCE = {"最高": 1.0, "高级": 2 / 3, "中级": 1 / 3}
 CONFIDENT = 0.3  # a predicted charge at least this likely is named in reasons and statutes
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _NUMBER = re.compile(r"[0-9.]+")
@@ -72,13 +74,29 @@ class SearchConfig(BaseModel):
     w_statute: float = 0.1
     w_circ: float = 0.1
     w_amount: float = 0.1
+    # The SPC's search order (法发〔2020〕24号 art. 4): judgments of higher courts, and of the last three
+    # years, first. Off by default: neither makes a case more similar, and the report applies that
+    # order itself; an office that wants it in the ranking sets these.
+    w_court: float = 0.0  # × 1 最高, 2/3 高级, 1/3 中级, 0 基层 or unknown
+    w_recent: float = 0.0  # × 1 for a judgment of the last ``recent_years`` calendar years
+    recent_years: int = Field(default=3, ge=1, le=100)
     knn_from: Literal["fused", "bm25"] = "fused"
     knn_votes: int = 20  # top lexical hits whose charges vote with the charge model
     knn_weight: float = 0.5  # share of the kNN vote in the charge distribution
 
     def weights(self) -> dict[str, float]:
         return {
-            k: getattr(self, k) for k in ("w_bm25", "w_dense", "w_charge", "w_statute", "w_circ", "w_amount")
+            k: getattr(self, k)
+            for k in (
+                "w_bm25",
+                "w_dense",
+                "w_charge",
+                "w_statute",
+                "w_circ",
+                "w_amount",
+                "w_court",
+                "w_recent",
+            )
         } | {"knn_weight": self.knn_weight}
 
 
@@ -289,13 +307,14 @@ class Searcher:
         facets = self.backend.facets(ranked_ids) if cfg.use_structure else {}
         pending = self.analyse(query.facts) if cfg.use_structure or explain else None
         pos = {cid: j for j, cid in enumerate(pool_ids)}
+        this_year = dt.date.today().year
         scored: list[tuple[float, str, dict]] = []
         for cid in ranked_ids:
             j = pos[cid]
             comp = {"bm25": float(b[j]), "dense": float(d[j]), "fused": float(fused[j])}
             score = float(fused[j])
             if cfg.use_structure and cid in facets:
-                s = self._structure(charges, pending, facets[cid])
+                s = self._structure(charges, pending, facets[cid], this_year)
                 comp.update(s)
                 score += s["structure"]
             if stage1:
@@ -363,8 +382,10 @@ class Searcher:
                     out.add(art)
         return out
 
-    def _structure(self, charges: list[ChargePrediction], pending: CaseRecord | None, facets: dict) -> dict:
-        """Structure similarity from ``base.facets_of`` fields of a case."""
+    def _structure(
+        self, charges: list[ChargePrediction], pending: CaseRecord | None, facets: dict, this_year: int
+    ) -> dict:
+        """Structure similarity (and the configured preferences) from ``base.FACET_KEYS`` of a case."""
         cfg = self.config
         groups = set(facets.get("charge_groups") or [])
         p_charge = max((c.probability for c in charges if c.charge in groups), default=0.0)
@@ -378,14 +399,24 @@ class Searcher:
         da = facets.get("amount_yuan")
         if qa and da and qa > 0 and da > 0:
             amount = max(0.0, 1.0 - abs(math.log10(qa / da)) / 2.0)
+        court = COURT_PREFERENCE.get(facets.get("court_level") or "", 0.0)
+        year = facets.get("year")
+        recent = float(bool(year) and this_year - year < cfg.recent_years)
         structure = (
-            cfg.w_charge * p_charge + cfg.w_statute * statute + cfg.w_circ * circ + cfg.w_amount * amount
+            cfg.w_charge * p_charge
+            + cfg.w_statute * statute
+            + cfg.w_circ * circ
+            + cfg.w_amount * amount
+            + cfg.w_court * court
+            + cfg.w_recent * recent
         )
         return {
             "charge": p_charge,
             "statute": statute,
             "circumstance": circ,
             "amount": amount,
+            "court": court,
+            "recent": recent,
             "structure": structure,
         }
 
@@ -428,6 +459,10 @@ class Searcher:
             reasons.append("共同量刑情节：" + "、".join(shared_circ))
         if comp.get("amount", 0) >= 0.5 and pending and pending.amount_yuan and rec.amount_yuan:
             reasons.append(f"涉案金额相近：{pending.amount_yuan:,.0f} 元 / {rec.amount_yuan:,.0f} 元")
+        if self.config.w_court and comp.get("court", 0) > 0:
+            reasons.append(f"{rec.court_level}法院裁判")
+        if self.config.w_recent and comp.get("recent", 0) > 0:
+            reasons.append(f"近{self.config.recent_years}年的裁判（{rec.year}年）")
         if matched:
             reasons.append("关键事实用语相同：" + "、".join(matched[:8]))
         if "dense" in comp and comp["dense"]:

@@ -32,7 +32,7 @@ from leian.errors import (
 from leian.indexer.indexed import IndexedCase
 from leian.indexer.tokenize import Tokenizer, unique_terms
 from leian.retrieval.backends import new_manifest
-from leian.retrieval.backends.base import Backend, filter_fields, matches
+from leian.retrieval.backends.base import Backend, facets_of, filter_fields, matches
 from leian.retrieval.backends.elastic import (
     ElasticBackend,
     ElasticOptions,
@@ -151,6 +151,8 @@ def test_build_manifest_get_and_iterate(index, cases, tokenizer):
     got = index.get(list(want) + ["no-such-id"])
     assert set(got) == set(want)
     assert all(got[i].model_dump() == want[i].model_dump() for i in want)  # the full record round-trips
+    facets = index.facets(list(want))
+    assert facets == {i: json.loads(json.dumps(facets_of(r), ensure_ascii=False)) for i, r in want.items()}
 
     ids = [r.id for r in index.iter_records()]
     assert ids == sorted(c.record.id for c in cases)

@@ -4,6 +4,7 @@ validation, compatibility checks, determinism."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -15,7 +16,7 @@ from leian.errors import IndexIncompatible, InvalidInput
 from leian.indexer.tokenize import Tokenizer
 from leian.retrieval.backends.base import filter_fields, matches
 from leian.retrieval.models import MAX_FACTS_CHARS, Filters, Query
-from leian.retrieval.search import Searcher, check_compatible, open_searcher
+from leian.retrieval.search import COURT_PREFERENCE, SearchConfig, Searcher, check_compatible, open_searcher
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 COMPONENTS = {"bm25", "fused", "charge", "statute", "circumstance", "amount", "structure", "score"}
@@ -159,6 +160,30 @@ def test_filters_are_respected_and_k_returned(searcher, queries, filters):
     assert {h.id for h in res.hits} <= allowed
     assert res.filters == filters
     assert {c for c, _ in searcher.rank(q.model_copy(update={"top_k": 400}))} <= allowed
+
+
+def test_court_level_and_recency_preferences_when_configured(index_dir, queries):
+    """Off by default; when set, each adds its weight × its component to the structure score, the
+    ranking follows, and the hit says why."""
+    plain = open_searcher(index=index_dir)
+    cfg = SearchConfig(w_court=3.0, w_recent=2.0, recent_years=9)
+    pref = open_searcher(index=index_dir, config=cfg)
+    this_year = dt.date.today().year
+    every = {h.id: h for h in plain.search(_q(queries, top_k=400)).hits}
+    top = pref.search(_q(queries, top_k=20)).hits
+    for h in top:
+        court = COURT_PREFERENCE.get(h.court_level or "", 0.0)
+        year = int(h.judgment_date[:4]) if h.judgment_date else None
+        recent = float(year is not None and this_year - year < 9)
+        assert h.components["court"] == pytest.approx(court) and h.components["recent"] == recent
+        before = every[h.id].components
+        assert before["structure"] + 3.0 * court + 2.0 * recent == pytest.approx(h.components["structure"])
+        assert ("中级法院裁判" in h.reasons) == (h.court_level == "中级")
+        assert any(r.startswith("近9年的裁判") for r in h.reasons) == bool(recent)
+        assert not any("法院裁判" in r or "近9年" in r for r in every[h.id].reasons)
+    mean = lambda hits, k: sum(h.components[k] for h in hits) / len(hits)  # noqa: E731
+    plain_top = list(every.values())[:20]
+    assert mean(top, "court") > mean(plain_top, "court") and mean(top, "recent") > mean(plain_top, "recent")
 
 
 @pytest.mark.parametrize("facts", ["", "   \n\t　", "！？。，、", "的了是在", "12345 678", "hello world DNA"])

@@ -65,7 +65,8 @@ class Backend(Protocol):
     def get(self, ids: Iterable[str]) -> dict[str, CaseRecord]: ...
 
     def facets(self, ids: Iterable[str]) -> dict[str, dict]:
-        """``facets_of`` each case (charge groups, statutes, circumstances, amount), cheaply."""
+        """``FACET_KEYS`` of each case (charge groups, statutes, circumstances, amount, court level,
+        year), cheaply."""
 
     def upsert(self, cases: Iterable[IndexedCase]) -> WriteReport: ...
 
@@ -121,11 +122,11 @@ def filter_fields(record: CaseRecord) -> dict:
     }
 
 
-FACET_KEYS = ("charge_groups", "statutes", "circumstances", "amount_yuan")
+FACET_KEYS = ("charge_groups", "statutes", "circumstances", "amount_yuan", "court_level", "year")
 
 
 def facets_of(record: CaseRecord) -> dict:
-    """The few fields the structure rerank needs, so ranking never loads full judgments."""
+    """The few fields the structure rerank needs (``FACET_KEYS``), so ranking never loads full judgments."""
     from leian.corpora.dictionaries import charge_group
 
     return {
@@ -133,6 +134,8 @@ def facets_of(record: CaseRecord) -> dict:
         "statutes": record.statutes,
         "circumstances": record.circumstances,
         "amount_yuan": record.amount_yuan,
+        "court_level": record.court_level,
+        "year": record.year,
     }
 
 

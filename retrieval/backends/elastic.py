@@ -365,6 +365,10 @@ def compile_filters(filters: Filters | None) -> list[dict]:
     return out
 
 
+# what a facet absent from a stored document means (Elasticsearch drops empty lists and nulls)
+_FACET_MISSING: dict[str, list] = {"charge_groups": [], "statutes": [], "circumstances": []}
+
+
 def _ranked(pairs: Iterable[Scored], k: int) -> list[Scored]:
     return sorted(pairs, key=lambda p: (-p[1], p[0]))[:k]
 
@@ -669,7 +673,7 @@ class ElasticBackend:
             for d in resp["docs"]:
                 if d.get("found"):
                     src = d["_source"]
-                    out[d["_id"]] = {k: src.get(k, None if k == "amount_yuan" else []) for k in FACET_KEYS}
+                    out[d["_id"]] = {k: src.get(k, _FACET_MISSING.get(k)) for k in FACET_KEYS}
         return out
 
     def vectors_of(self, ids: Iterable[str]) -> dict[str, np.ndarray]:

@@ -484,20 +484,26 @@ class EmbeddedBackend:
         scores = st.vectors @ q  # exact: flat inner product over live rows (dead rows are zeroed)
         return self._top(st, scores, self._allowed(st, filters), k, keep_zero=True)
 
-    def _column(self, column: str, ids: Iterable[str]) -> Iterator[tuple[str, str]]:
+    def _columns(self, columns: str, ids: Iterable[str]) -> Iterator[tuple]:
+        """(id, *columns) of these cases; ``columns`` is SQL ("record" or "facets, year")."""
         ids = list(ids)
         con = self._con()
         for i in range(0, len(ids), 500):  # SQLite's bound-parameter limit
             chunk = ids[i : i + 500]
             yield from con.execute(
-                f"SELECT id, {column} FROM cases WHERE id IN ({','.join('?' * len(chunk))})", chunk
+                f"SELECT id, {columns} FROM cases WHERE id IN ({','.join('?' * len(chunk))})", chunk
             )
 
     def get(self, ids: Iterable[str]) -> dict[str, CaseRecord]:
-        return {cid: _record_of(rec) for cid, rec in self._column("record", ids)}
+        return {cid: _record_of(rec) for cid, rec in self._columns("record", ids)}
 
     def facets(self, ids: Iterable[str]) -> dict[str, dict]:
-        return {cid: json.loads(f) for cid, f in self._column("facets", ids)}
+        # court level and year from their filter columns: indexes built before the rerank read them
+        # lack them in the stored facets
+        return {
+            cid: {**json.loads(f), "court_level": level, "year": year}
+            for cid, f, level, year in self._columns("facets, court_level, year", ids)
+        }
 
     def vectors_of(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
         st = self._fresh()
