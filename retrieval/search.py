@@ -85,19 +85,8 @@ class SearchConfig(BaseModel):
     knn_weight: float = 0.5  # share of the kNN vote in the charge distribution
 
     def weights(self) -> dict[str, float]:
-        return {
-            k: getattr(self, k)
-            for k in (
-                "w_bm25",
-                "w_dense",
-                "w_charge",
-                "w_statute",
-                "w_circ",
-                "w_amount",
-                "w_court",
-                "w_recent",
-            )
-        } | {"knn_weight": self.knn_weight}
+        weights = {k: getattr(self, k) for k in type(self).model_fields if k.startswith("w_")}
+        return weights | {"knn_weight": self.knn_weight}
 
 
 def _z(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
