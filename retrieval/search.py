@@ -154,6 +154,19 @@ class Searcher:
         """The charge distribution a search of these facts would use."""
         return self._rank(Query(facts=facts, top_k=1), None, explain=False).predicted
 
+    def query_terms(self, facts: str) -> tuple[list[str], dict[str, float]]:
+        """The facts' tokens and the weighted terms BM25 is asked for; InvalidInput when nothing in
+        them can be searched (a batch checks every query with this before it answers any)."""
+        tokens = self.tokenizer.tokenize(facts)
+        terms = self._weighted_terms(tokens)
+        # numbers or Latin words alone ("12345", "hello") are no facts of a case: refuse, do not guess
+        if not any(_HAN.search(t) for t in terms):
+            raise InvalidInput(
+                "facts contain no searchable Chinese words (only punctuation, numbers or stop-words?); "
+                "paste the facts of the case"
+            )
+        return tokens, terms
+
     def _weighted_terms(self, tokens: list[str]) -> dict[str, float]:
         p = self.config.query_tf_power
         keep_numbers = self.config.query_numbers
@@ -208,14 +221,7 @@ class Searcher:
         cfg = self.config
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
-        tokens = self.tokenizer.tokenize(query.facts)
-        terms = self._weighted_terms(tokens)
-        # numbers or Latin words alone ("12345", "hello") are no facts of a case: refuse, do not guess
-        if not any(_HAN.search(t) for t in terms):
-            raise InvalidInput(
-                "facts contain no searchable Chinese words (only punctuation, numbers or stop-words?); "
-                "paste the facts of the case"
-            )
+        tokens, terms = self.query_terms(query.facts)
         timings["tokenize"] = _ms(t0)
         filters = query.filters
         exclude = set(query.exclude_ids)

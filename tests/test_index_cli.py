@@ -249,6 +249,24 @@ def test_bad_search_input_is_one_line_and_changes_nothing(built, baseline, case)
     assert snapshot(built) == baseline
 
 
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        ('{"id": "b", "q": ""}', "facts is empty"),
+        ('{"id": "b", "q": "12345 678"}', "no searchable Chinese words"),
+        ('{"id": "b", "q": "被告人盗窃", "charges": "盗窃罪"}', "charges"),
+        ("not json", "not a line of JSON"),
+        ('["q"]', "'id' and 'q'"),
+    ],
+)
+def test_a_bad_line_of_a_batch_is_named_before_anything_is_searched(built, tmp_path, line, needle):
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text(f'{{"id": "a", "q": "{PROBE}"}}\n\n{line}\n', encoding="utf-8")
+    p = leian("search", "--index", str(built), "--queries", str(qfile), "--format", "trec")
+    one_error_line(p, f"{qfile}:3: ", needle)
+    assert p.stdout == ""  # no half run
+
+
 def test_a_one_megabyte_query_is_refused(built, baseline, bad_inputs):
     assert bad_inputs["huge"].stat().st_size > 1_000_000
     p = leian("search", "--index", str(built), "--queries", str(bad_inputs["huge"]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import NamedTuple
 
 from leian.api.commands._common import (
     add_backend_arguments,
@@ -13,6 +14,7 @@ from leian.api.commands._common import (
     validation_message,
 )
 from leian.errors import CorpusReadError, InvalidInput
+from leian.retrieval.models import MAX_TOP_K, Query
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -56,39 +58,58 @@ def parse_config(pairs: list[str]):
         raise InvalidInput(f"bad --config value: {validation_message(e)}") from None
 
 
-def _queries(args) -> list[dict]:
+class _Asked(NamedTuple):
+    id: str
+    query: Query
+    where: str  # "FILE:LINE" of a --queries line; "" for --query
+
+
+def _queries(args, filters) -> list[_Asked]:
+    """--query, or every line of --queries, as checked queries. A bad line is an error naming it
+    before anything is searched: a batch never stops halfway, and a run never silently lacks a query."""
+    top_k = args.top or 10
     if args.query is not None:
-        return [{"id": "q", "q": args.query}]
+        return [_Asked("q", Query(facts=args.query, charges=args.charges, filters=filters, top_k=top_k), "")]
     out = []
     try:
         with open(args.queries, encoding="utf-8") as fh:
             for n, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
+                where = f"{args.queries}:{n}"
                 try:
                     obj = json.loads(line)
                     if not isinstance(obj, dict) or "q" not in obj:
-                        raise ValueError("needs an object with 'id' and 'q'")
-                except ValueError as e:
-                    print(f"leian search: {args.queries}:{n}: skipped: {e}", file=sys.stderr)
-                    continue
-                obj.setdefault("id", str(n))
-                out.append(obj)
+                        raise InvalidInput("not a JSON object with 'id' and 'q'")
+                    own = obj.get("source_doc_id")
+                    query = Query(
+                        facts=str(obj["q"]),
+                        charges=args.charges or obj.get("charges"),
+                        filters=filters,
+                        top_k=top_k,
+                        exclude_ids=[str(own)] if own not in (None, "") else [],
+                    )
+                except InvalidInput as e:
+                    raise InvalidInput(f"{where}: {e.message}") from None
+                except json.JSONDecodeError as e:
+                    raise InvalidInput(f"{where}: not a line of JSON ({e.msg})") from None
+                except ValueError as e:  # a field of the wrong type
+                    raise InvalidInput(f"{where}: {validation_message(e)}") from None
+                out.append(_Asked(str(obj.get("id", n)), query, where))
     except OSError as e:
         raise CorpusReadError(f"cannot read queries: {e.strerror}", args.queries) from None
     if not out:
-        raise InvalidInput(f"{args.queries}: no usable query lines")
+        raise InvalidInput(f"{args.queries}: no query lines")
     return out
 
 
 def run(args: argparse.Namespace) -> int:
-    from leian.retrieval.models import MAX_TOP_K, Query
     from leian.retrieval.search import open_searcher
 
     filters = filters_from_args(args)
     if args.top is not None and not 1 <= args.top <= MAX_TOP_K:
         raise InvalidInput(f"--top {args.top}: give a number of cases from 1 to {MAX_TOP_K}")
-    queries = _queries(args)
+    asked = _queries(args, filters)
     searcher = open_searcher(
         args.backend,
         args.index,
@@ -96,29 +117,26 @@ def run(args: argparse.Namespace) -> int:
         config=parse_config(args.config),
         model=args.model,
     )
+    for a in asked:
+        try:
+            searcher.query_terms(a.query.facts)
+        except InvalidInput as e:
+            raise InvalidInput(f"{a.where}: {e.message}" if a.where else e.message) from None
     whole = args.format == "trec" and args.top is None  # a TREC run for evaluation ranks every case
     out = sys.stdout
-    for obj in queries:
-        exclude = [str(obj["source_doc_id"])] if obj.get("source_doc_id") not in (None, "") else []
-        query = Query(
-            facts=str(obj["q"]),
-            charges=args.charges or obj.get("charges"),
-            filters=filters,
-            top_k=args.top or 10,
-            exclude_ids=exclude,
-        )
+    for qid, query, _ in asked:
         if args.format == "trec":
             ranked = searcher.rank_all(query) if whole else searcher.rank(query)
             for rank, (cid, score) in enumerate(ranked, 1):
-                out.write(f"{obj['id']} Q0 {cid} {rank} {score:.6f} {args.run_tag}\n")
+                out.write(f"{qid} Q0 {cid} {rank} {score:.6f} {args.run_tag}\n")
             continue
         res = searcher.search(query)
         if args.format == "json":
             data = res.model_dump(mode="json", exclude={"hits": {"__all__": {"record"}}})
-            data["query_id"] = obj["id"]
+            data["query_id"] = qid
             out.write(json.dumps(data, ensure_ascii=False) + "\n")
         else:
-            _table(obj["id"], res, out)
+            _table(qid, res, out)
     return 0
 
 
