@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import nullcontext
 from typing import NamedTuple
 
 from leian.api.commands._common import (
     add_backend_arguments,
     es_options,
     filters_from_args,
+    progress,
     validation_message,
 )
 from leian.errors import CorpusReadError, InvalidInput
@@ -124,19 +126,24 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidInput(f"{a.where}: {e.message}" if a.where else e.message) from None
     whole = args.format == "trec" and args.top is None  # a TREC run for evaluation ranks every case
     out = sys.stdout
-    for qid, query, _ in asked:
-        if args.format == "trec":
-            ranked = searcher.rank_all(query) if whole else searcher.rank(query)
-            for rank, (cid, score) in enumerate(ranked, 1):
-                out.write(f"{qid} Q0 {cid} {rank} {score:.6f} {args.run_tag}\n")
-            continue
-        res = searcher.search(query)
-        if args.format == "json":
-            data = res.model_dump(mode="json", exclude={"hits": {"__all__": {"record"}}})
-            data["query_id"] = qid
-            out.write(json.dumps(data, ensure_ascii=False) + "\n")
-        else:
-            _table(qid, res, out)
+    bar = progress(len(asked), "searching", unit="query") if args.queries else nullcontext(lambda n: None)
+    with bar as tick:
+        for qid, query, _ in asked:
+            if args.format == "trec":
+                ranked = searcher.rank_all(query) if whole else searcher.rank(query)
+                out.writelines(
+                    f"{qid} Q0 {cid} {rank} {score:.6f} {args.run_tag}\n"
+                    for rank, (cid, score) in enumerate(ranked, 1)
+                )
+            else:
+                res = searcher.search(query)
+                if args.format == "json":
+                    data = res.model_dump(mode="json", exclude={"hits": {"__all__": {"record"}}})
+                    data["query_id"] = qid
+                    out.write(json.dumps(data, ensure_ascii=False) + "\n")
+                else:
+                    _table(qid, res, out)
+            tick(1)
     return 0
 
 
