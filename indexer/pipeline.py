@@ -10,6 +10,7 @@ process, where torch has the cores the workers leave (``torch_threads``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
@@ -60,8 +61,14 @@ def _worker_init(engine: str) -> None:
 def _text_side(batch: list[CaseRecord], extracted: bool, tokenizer: Tokenizer | None = None):
     tok = tokenizer or _worker_tokenizer
     recs = batch if extracted else [extract_keeping_sections(r) for r in batch]
-    # one string per case crosses the process boundary, not a list of ~2,000 (tokens hold no spaces)
-    return recs, [" ".join(tok.tokenize(search_text(r))) for r in recs]
+    out = []
+    for r in recs:
+        tokens = tok.tokenize(search_text(r))
+        counts = Counter(tokens)
+        # strings cross the process boundary, not lists of ~2,000 (tokens hold no spaces); the terms
+        # are counted here, where the cores are, not in the main process every case goes through
+        out.append((" ".join(tokens), " ".join(counts), list(counts.values())))
+    return recs, out
 
 
 def _batches(records: Iterable[CaseRecord], size: int) -> Iterator[list[CaseRecord]]:
@@ -96,13 +103,17 @@ def prepare(
         pool = None
         texts = (_text_side(b, already_extracted, tokenizer) for b in _batches(records, batch_size))
     try:
-        for recs, tokens in texts:
+        for recs, sides in texts:
             vectors = (
                 embedder.embed_documents([embed_text(r) for r in recs]) if embedder is not None else None
             )
-            for i, r in enumerate(recs):
-                words = tokens[i].split(" ") if tokens[i] else []
-                yield IndexedCase(record=r, tokens=words, vector=None if vectors is None else vectors[i])
+            for i, (r, (text, terms, counts)) in enumerate(zip(recs, sides, strict=True)):
+                yield IndexedCase(
+                    record=r,
+                    token_text=text,
+                    counts=dict(zip(terms.split(" "), counts, strict=True)) if terms else {},
+                    vector=None if vectors is None else vectors[i],
+                )
             if on_progress:
                 on_progress(len(recs))
     finally:

@@ -313,7 +313,7 @@ def _document(case: IndexedCase) -> dict:
     first = r.defendants[0].sentence if r.defendants and r.defendants[0].sentence else None
     doc: dict[str, Any] = {
         "id": r.id,
-        "tokens": " ".join(case.tokens),
+        "tokens": case.token_text,
         "court_level": f["court_level"],
         "province": f["province"],
         "tier": f["tier"],
@@ -721,7 +721,7 @@ class ElasticBackend:
             v = s.get("vector")
             yield IndexedCase(
                 record=CaseRecord.model_validate(s["record"]),
-                tokens=s.get("tokens", "").split(),
+                token_text=s.get("tokens", ""),
                 vector=None if v is None else np.asarray(v, dtype=np.float32),
             )
 

@@ -120,7 +120,7 @@ def _row_values(case: IndexedCase) -> tuple:
     return (
         case.record.id,
         _record_json(case.record),
-        " ".join(case.tokens),
+        case.token_text,
         vec,
         f["court_level"],
         f["province"],
@@ -527,7 +527,7 @@ class EmbeddedBackend:
             for cid, rec, toks in con.execute("SELECT id, record, tokens FROM cases ORDER BY id"):
                 yield IndexedCase(
                     record=_record_of(rec),
-                    tokens=toks.split(),
+                    token_text=toks,
                     vector=None if st.vectors is None else st.vectors[st.pos[cid]].copy(),
                 )
         finally:
@@ -719,7 +719,7 @@ class _Builder:
             pos = len(self.ids)
             self.ids.append(cid)
             self.term_counts.add_counts(c.term_counts, charge_labels(c.record))
-            self.lens.append(float(len(c.tokens)))
+            self.lens.append(float(c.n_tokens))
             if dim:
                 self.vectors.append(np.asarray(c.vector, dtype=np.float32).reshape(-1))
             if c.record.judgment_date:
