@@ -1,0 +1,43 @@
+"""The indexing pipeline's fast path (terms counted in worker processes, tokens kept as one string)
+gives exactly what tokenising each case here gives: same tokens, same counts, same order of cases."""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import islice
+
+import pytest
+
+from leian.corpora.loaders import load
+from leian.corpora.sample import sample_path
+from leian.indexer.indexed import IndexedCase
+from leian.indexer.pipeline import extract_keeping_sections, prepare, search_text
+from leian.indexer.tokenize import Tokenizer
+
+
+@pytest.fixture(scope="module")
+def records():
+    return list(islice(load(str(sample_path())), 60))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_prepared_cases_equal_tokenising_each_case(records, workers):
+    tok = Tokenizer()
+    got = list(prepare(records, tok, batch_size=16, workers=workers))
+    assert [c.record.id for c in got] == [r.id for r in records]
+    for case, r in zip(got, records, strict=True):
+        want = tok.tokenize(search_text(extract_keeping_sections(r)))
+        assert case.tokens == want and case.token_text == " ".join(want)
+        assert dict(case.term_counts) == Counter(want) and case.n_tokens == len(want)
+        assert list(case.term_counts) == list(dict.fromkeys(want))  # first-seen order: term ids
+
+
+def test_a_case_made_from_a_token_list_is_the_same_case():
+    r = next(iter(load(str(sample_path()))))
+    a = IndexedCase(record=r, tokens=["盗窃", "手机", "盗窃"])
+    b = IndexedCase(record=r, token_text="盗窃 手机 盗窃", counts={"盗窃": 2, "手机": 1})
+    for c in (a, b):
+        assert c.tokens == ["盗窃", "手机", "盗窃"] and c.token_text == "盗窃 手机 盗窃"
+        assert dict(c.term_counts) == {"盗窃": 2, "手机": 1} and c.n_tokens == 3
+    empty = IndexedCase(record=r, tokens=[])
+    assert empty.tokens == [] and empty.n_tokens == 0 and not empty.term_counts
