@@ -68,11 +68,11 @@ def open_searcher(settings: Settings, es_options=None):
     if not settings.index:
         raise InvalidInput("no index given: pass --index DIR (or set LEIAN_INDEX)")
     if settings.backend is BackendKind.elasticsearch:
-        if es_options is not None:
-            return _open(backend="elasticsearch", index=settings.index, es_options=es_options)
-        from leian.retrieval.backends.elastic import ElasticOptions
+        if es_options is None:
+            from leian.retrieval.backends.elastic import ElasticOptions
 
+            es_options = ElasticOptions(url=settings.es_url)
         return _open(
-            backend="elasticsearch", index=settings.index, es_options=ElasticOptions(url=settings.es_url)
+            backend="elasticsearch", index=settings.index, es_options=es_options, config=settings.ranking
         )
-    return _open(backend="embedded", index=settings.index)
+    return _open(backend="embedded", index=settings.index, config=settings.ranking)

@@ -19,6 +19,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from leian.errors import InvalidInput
+from leian.retrieval.search import SearchConfig
 
 log = logging.getLogger("leian.api")
 
@@ -89,6 +90,10 @@ class Settings(BaseSettings):
     max_batch_cases: int = Field(default=10_000, ge=1)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    # the ranking every search of the service uses (SearchConfig fields: weights, the court level and
+    # recency preferences …); a [ranking] table in the config file, LEIAN_RANKING as JSON, or
+    # `leian serve --config KEY=VALUE`
+    ranking: SearchConfig = Field(default_factory=SearchConfig)
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -17,8 +17,7 @@ import os
 import sys
 import time
 
-from leian.api.commands._common import progress
-from leian.api.commands.search import parse_config
+from leian.api.commands._common import parse_config, progress
 from leian.corpora.lecard import load_lecard
 from leian.errors import LeianError
 from leian.retrieval.backends.elastic import ElasticBackend, ElasticOptions, open_elastic

@@ -460,6 +460,44 @@ def test_settings_require_keys_unless_auth_is_disabled(monkeypatch, tmp_path):
         load_settings(index="x", auth_disabled=True, max_body_bytes=1)
 
 
+def test_the_service_ranks_as_configured(sample_index, tmp_path, monkeypatch):
+    """The ranking comes from a [ranking] table of the config file, LEIAN_RANKING or `serve --config`."""
+    import datetime as dt
+
+    from leian.api.settings import Settings, load_settings
+    from leian.errors import InvalidInput
+
+    monkeypatch.delenv("LEIAN_RANKING", raising=False)
+    cfg = tmp_path / "leian.toml"
+    cfg.write_text("[ranking]\nw_court = 0.5\n", encoding="utf-8")
+    monkeypatch.setenv("LEIAN_CONFIG", str(cfg))
+    assert Settings(index="x", auth_disabled=True).ranking.w_court == 0.5
+    monkeypatch.setenv("LEIAN_RANKING", '{"w_recent": 2}')
+    s = Settings(index="x", auth_disabled=True)
+    assert (s.ranking.w_court, s.ranking.w_recent, s.ranking.w_charge) == (0.5, 2.0, 1.5)
+    monkeypatch.setenv("LEIAN_RANKING", '{"w_nonsense": 2}')
+    with pytest.raises(InvalidInput, match="ranking.w_nonsense"):
+        load_settings(index="x", auth_disabled=True)
+    monkeypatch.delenv("LEIAN_RANKING")
+    monkeypatch.delenv("LEIAN_CONFIG")
+
+    srv = LeianServer(sample_index, tmp_path / "svc", "--config", "w_recent=5", "recent_years=20")
+    try:
+        with srv.client() as c:
+            r = c.post(
+                "/v1/search", json={"facts": "被告人醉酒驾驶机动车，血液酒精含量为180mg/100ml", "top_k": 5}
+            )
+        assert r.status_code == 200, r.text
+        this_year = dt.date.today().year
+        for h in r.json()["hits"]:
+            recent = h["date"] is not None and this_year - int(h["date"][:4]) < 20
+            assert h["components"]["recent"] == float(recent)
+            assert any(x.startswith("近20年的裁判") for x in h["reasons"]) == recent
+        assert any(h["components"]["recent"] for h in r.json()["hits"])
+    finally:
+        srv.stop()
+
+
 def test_serve_refuses_to_start_open_without_no_auth(sample_index, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("LEIAN_API_KEYS", "LEIAN_CONFIG")}
     p = subprocess.run([sys.executable, "-m", "leian.api.cli", "serve", "--index", str(sample_index), "--port", "0"],

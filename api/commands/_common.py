@@ -74,3 +74,31 @@ def filters_from_args(args: argparse.Namespace):
         )
     except ValueError as e:
         raise InvalidInput(f"bad filter: {validation_message(e)}") from None
+
+
+def add_ranking_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="ranking settings (SearchConfig fields, e.g. w_court=0.5 w_recent=0.5)",
+    )
+
+
+def parse_config(pairs: list[str]):
+    """``--config KEY=VALUE …`` as a validated SearchConfig."""
+    from leian.errors import InvalidInput
+    from leian.retrieval.search import SearchConfig
+
+    values = {}
+    for pair in pairs:
+        key, sep, val = pair.partition("=")
+        if not sep or key not in SearchConfig.model_fields:
+            valid = ", ".join(SearchConfig.model_fields)
+            raise InvalidInput(f"bad --config {pair!r}: use KEY=VALUE with KEY one of {valid}")
+        values[key] = val
+    try:
+        return SearchConfig.model_validate(values)
+    except ValueError as e:
+        raise InvalidInput(f"bad --config value: {validation_message(e)}") from None

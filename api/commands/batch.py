@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from leian.api.commands._common import add_backend_arguments
+from leian.api.commands._common import add_backend_arguments, add_ranking_argument
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -19,10 +19,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--requester-name", help="检索主体: who runs the retrieval")
     p.add_argument("--requester-org", help="检索主体: their organisation")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_ranking_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    from leian.api.commands._common import es_options
+    from leian.api.commands._common import es_options, parse_config
     from leian.errors import InvalidInput
     from leian.retrieval.batch import BatchRunner, parse_formats, read_cases
     from leian.retrieval.search import open_searcher
@@ -38,7 +39,10 @@ def run(args: argparse.Namespace) -> int:
     requester = None
     if args.requester_name or args.requester_org:
         requester = {"name": args.requester_name, "organisation": args.requester_org}
-    searcher = open_searcher(backend=args.backend, index=args.index, es_options=es_options(args))
+    config = parse_config(args.config)
+    searcher = open_searcher(
+        backend=args.backend, index=args.index, es_options=es_options(args), config=config
+    )
     try:
         runner = BatchRunner(
             searcher, args.out, formats=formats, top_k=args.top_k, stats_k=args.stats_k, requester=requester

@@ -10,7 +10,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, TextIO
 
-from leian.api.commands._common import add_backend_arguments, es_options, progress
+from leian.api.commands._common import add_backend_arguments, add_ranking_argument, es_options, progress
 
 if TYPE_CHECKING:
     from leian.retrieval.evaluate import EvalReport
@@ -32,15 +32,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--per-query", action="store_true", help="also print every query's numbers")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--model", help="embedding model directory (default: the one the index was built with)")
-    p.add_argument(
-        "--config", nargs="*", default=[], metavar="KEY=VALUE", help="ranking settings (SearchConfig fields)"
-    )
+    add_ranking_argument(p)
     p.add_argument("--limit", type=int, help="only the first N queries (a quick check; not comparable)")
 
 
 def run(args: argparse.Namespace) -> int:
     from leian import __version__
-    from leian.api.commands.search import parse_config
+    from leian.api.commands._common import parse_config
     from leian.corpora.lecard import load_lecard
     from leian.errors import InvalidInput
     from leian.retrieval.evaluate import (

@@ -16,8 +16,10 @@ from pathlib import Path
 
 from leian.api.commands._common import (
     add_backend_arguments,
+    add_ranking_argument,
     es_options,
     filters_from_args,
+    parse_config,
     validation_message,
 )
 from leian.errors import InvalidInput
@@ -55,6 +57,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--format", choices=FORMATS, help="default: from --out's suffix, else md")
     r.add_argument("--out", metavar="FILE", help="write here (default: stdout; docx needs --out)")
     p.add_argument("--model", help="embedding model directory (default: the one the index was built with)")
+    add_ranking_argument(p)
 
 
 def _facts(args) -> str:
@@ -130,7 +133,10 @@ def run(args: argparse.Namespace) -> int:
     query = Query(
         facts=_facts(args), charges=args.charges, filters=filters, top_k=args.top, exclude_ids=args.exclude_id
     )
-    searcher = open_searcher(args.backend, args.index, es_options=es_options(args), model=args.model)
+    config = parse_config(args.config)
+    searcher = open_searcher(
+        args.backend, args.index, es_options=es_options(args), model=args.model, config=config
+    )
     try:
         report = build_report(searcher, query, requester, proposed, top_k=args.top, stats_k=args.stats_k)
     finally:

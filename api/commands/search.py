@@ -10,8 +10,10 @@ from typing import NamedTuple
 
 from leian.api.commands._common import (
     add_backend_arguments,
+    add_ranking_argument,
     es_options,
     filters_from_args,
+    parse_config,
     progress,
     validation_message,
 )
@@ -38,26 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--charge-filter", nargs="+", metavar="CHARGE", help="only cases with one of these charges"
     )
     p.add_argument("--model", help="embedding model directory (default: the one the index was built with)")
-    p.add_argument(
-        "--config", nargs="*", default=[], metavar="KEY=VALUE", help="ranking settings (SearchConfig)"
-    )
+    add_ranking_argument(p)
     p.add_argument("--run-tag", default="leian", help="trec: the run tag column")
-
-
-def parse_config(pairs: list[str]):
-    from leian.retrieval.search import SearchConfig
-
-    values = {}
-    for pair in pairs:
-        key, sep, val = pair.partition("=")
-        if not sep or key not in SearchConfig.model_fields:
-            valid = ", ".join(SearchConfig.model_fields)
-            raise InvalidInput(f"bad --config {pair!r}: use KEY=VALUE with KEY one of {valid}")
-        values[key] = val
-    try:
-        return SearchConfig.model_validate(values)
-    except ValueError as e:
-        raise InvalidInput(f"bad --config value: {validation_message(e)}") from None
 
 
 class _Asked(NamedTuple):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from leian.api.commands._common import add_backend_arguments
+from leian.api.commands._common import add_backend_arguments, add_ranking_argument
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,6 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "or the config file named by LEIAN_CONFIG)",
     )
     g.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    add_ranking_argument(g)  # or LEIAN_RANKING (JSON), or a [ranking] table in the LEIAN_CONFIG file
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from leian.api.app import create_app
-    from leian.api.commands._common import es_options
+    from leian.api.commands._common import es_options, parse_config
     from leian.api.settings import load_settings
 
     settings = load_settings(
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         data_dir=args.data_dir,
         auth_disabled=True if args.no_auth else None,
+        ranking=parse_config(args.config) if args.config else None,
     )
     # Our loggers only (uvicorn configures its own); the warning about --no-auth must be visible.
     logger = logging.getLogger("leian")
