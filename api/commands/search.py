@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidInput(f"{a.where}: {e.message}" if a.where else e.message) from None
     whole = args.format == "trec" and args.top is None  # a TREC run for evaluation ranks every case
     out = sys.stdout
-    bar = progress(len(asked), "searching", unit="query") if args.queries else nullcontext(lambda n: None)
+    bar = progress(len(asked), "searching", unit="query") if len(asked) > 1 else nullcontext(lambda n: None)
     with bar as tick:
         for qid, query, _ in asked:
             if args.format == "trec":
