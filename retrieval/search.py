@@ -124,6 +124,16 @@ class _Ranking(NamedTuple):
     n: int  # cases scored
 
 
+class _QuerySide(NamedTuple):
+    """What the rerank compares every case with, worked out once per query."""
+
+    charges: list[ChargePrediction]
+    statutes: set[str]  # implied by the confident charges
+    circumstances: set[str]
+    amount_yuan: float | None
+    this_year: int
+
+
 class Searcher:
     def __init__(
         self,
@@ -302,14 +312,14 @@ class Searcher:
         facets = self.backend.facets(ranked_ids) if cfg.use_structure else {}
         pending = self.analyse(query.facts) if cfg.use_structure or explain else None
         pos = {cid: j for j, cid in enumerate(pool_ids)}
-        this_year = dt.date.today().year
+        side = self._query_side(charges, pending)
         scored: list[tuple[float, str, dict]] = []
         for cid in ranked_ids:
             j = pos[cid]
             comp = {"bm25": float(b[j]), "dense": float(d[j]), "fused": float(fused[j])}
             score = float(fused[j])
             if cfg.use_structure and cid in facets:
-                s = self._structure(charges, pending, facets[cid], this_year)
+                s = self._structure(side, facets[cid])
                 comp.update(s)
                 score += s["structure"]
             if stage1:
@@ -377,26 +387,32 @@ class Searcher:
                     out.add(art)
         return out
 
-    def _structure(
-        self, charges: list[ChargePrediction], pending: CaseRecord | None, facets: dict, this_year: int
-    ) -> dict:
+    def _query_side(self, charges: list[ChargePrediction], pending: CaseRecord | None) -> _QuerySide:
+        return _QuerySide(
+            charges=charges,
+            statutes=self._query_statutes(charges),
+            circumstances=set(pending.circumstances) if pending else set(),
+            amount_yuan=pending.amount_yuan if pending else None,
+            this_year=dt.date.today().year,
+        )
+
+    def _structure(self, q: _QuerySide, facets: dict) -> dict:
         """Structure similarity (and the configured preferences) from ``base.FACET_KEYS`` of a case."""
         cfg = self.config
         groups = set(facets.get("charge_groups") or [])
-        p_charge = max((c.probability for c in charges if c.charge in groups), default=0.0)
-        q_stat = self._query_statutes(charges)
+        p_charge = max((c.probability for c in q.charges if c.charge in groups), default=0.0)
         d_stat = {s for s in facets.get("statutes") or [] if not _general_part(s)}
-        statute = len(q_stat & d_stat) / len(q_stat) if q_stat else 0.0
-        q_circ = set(pending.circumstances) if pending else set()
+        statute = len(q.statutes & d_stat) / len(q.statutes) if q.statutes else 0.0
+        q_circ = q.circumstances
         circ = len(q_circ & set(facets.get("circumstances") or [])) / len(q_circ) if q_circ else 0.0
         amount = 0.0
-        qa = pending.amount_yuan if pending else None
+        qa = q.amount_yuan
         da = facets.get("amount_yuan")
         if qa and da and qa > 0 and da > 0:
             amount = max(0.0, 1.0 - abs(math.log10(qa / da)) / 2.0)
         court = COURT_PREFERENCE.get(facets.get("court_level") or "", 0.0)
         year = facets.get("year")
-        recent = float(bool(year) and this_year - year < cfg.recent_years)
+        recent = float(bool(year) and q.this_year - year < cfg.recent_years)
         structure = (
             cfg.w_charge * p_charge
             + cfg.w_statute * statute

@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS cases (
     -- small columns first: SQLite reads a row front to back, through the big ones' overflow pages
     court_level TEXT, province TEXT, tier TEXT, year INTEGER,
     charges TEXT, charge_groups TEXT,
-    facets TEXT NOT NULL,        -- base.facets_of: what the rerank reads
+    facets TEXT NOT NULL,        -- base.facets_of but the columns above: what the rerank reads
     vector BLOB,                 -- float32, L2-normalised
     tokens TEXT NOT NULL,        -- space-joined jieba tokens
     record TEXT NOT NULL         -- CaseRecord JSON, sections as [start, end] of the text (_record_json)
@@ -114,6 +114,10 @@ def _record_of(stored: str) -> CaseRecord:
     return CaseRecord.model_validate(data)
 
 
+# facets that are filter columns of their own: the stored facets JSON leaves them out (facets() adds them)
+_COLUMN_FACETS = ("court_level", "year")
+
+
 def _row_values(case: IndexedCase) -> tuple:
     f = filter_fields(case.record)
     vec = None if case.vector is None else np.asarray(case.vector, dtype=np.float32).tobytes()
@@ -128,7 +132,9 @@ def _row_values(case: IndexedCase) -> tuple:
         f["year"],
         json.dumps(f["charges"], ensure_ascii=False),
         json.dumps(f["charge_groups"], ensure_ascii=False),
-        json.dumps(facets_of(case.record), ensure_ascii=False),
+        json.dumps(
+            {k: v for k, v in facets_of(case.record).items() if k not in _COLUMN_FACETS}, ensure_ascii=False
+        ),
     )
 
 
@@ -498,8 +504,6 @@ class EmbeddedBackend:
         return {cid: _record_of(rec) for cid, rec in self._columns("record", ids)}
 
     def facets(self, ids: Iterable[str]) -> dict[str, dict]:
-        # court level and year from their filter columns: indexes built before the rerank read them
-        # lack them in the stored facets
         return {
             cid: {**json.loads(f), "court_level": level, "year": year}
             for cid, f, level, year in self._columns("facets, court_level, year", ids)
