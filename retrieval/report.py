@@ -404,7 +404,10 @@ def _method(desc: dict[str, Any], query: Query, result: SearchResult, stats_k: i
     weights = dict(result.weights or desc.get("weights") or {})
     t = result.timings_ms
     dense = ("dense" in t or "embed" in t) if t else bool(desc.get("model") and weights.get("w_dense", 0) > 0)
-    methods = ["关键词检索：法律词典分词后按 BM25 排序"]
+    keywords = "关键词检索：法律词典分词后按 BM25 排序"
+    if not (desc.get("config") or {}).get("query_places", True):
+        keywords += "（省、市、县、区、镇、乡、村等地名不作检索词）"
+    methods = [keywords]
     if dense:
         methods.append(f"语义检索：向量模型（{desc.get('model') or '—'}）的语义相似度")
         methods.append("融合排序：关键词与语义得分各自标准化后加权相加")

@@ -3,7 +3,15 @@
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from leian.indexer.charge_model import ChargeModel, TermCounts, _balanced_subset, _tfidf
+from leian.indexer.charge_model import (
+    MAX_NEGATIVES,
+    NEGATIVES_PER_POSITIVE,
+    ChargeModel,
+    TermCounts,
+    _balanced_subset,
+    _tfidf,
+    _training_rows,
+)
 
 THEFT = ["盗窃", "财物", "价值", "窃取", "手机", "超市"]
 DRUNK = ["醉酒", "驾驶", "机动车", "血液", "酒精", "道路"]
@@ -57,6 +65,22 @@ def test_balanced_subset_is_bounded_deterministic_and_keeps_rare_charges():
     for i in range(len(labels)):
         counts.add(["词"], labels[i])
     assert counts.matrix().shape == (1000, 1)
+
+
+def test_each_charge_trains_on_its_positives_and_a_bounded_seeded_sample_of_negatives():
+    n = 3 * MAX_NEGATIVES
+    rare = np.zeros(n, dtype=bool)
+    rare[[5, 700, 4000]] = True
+    rows = _training_rows(rare, seed=7)
+    assert set(np.flatnonzero(rare)) <= set(rows) and len(rows) == 3 + MAX_NEGATIVES
+    assert np.array_equal(rows, np.sort(rows)) and len(set(rows)) == len(rows)
+    assert np.array_equal(rows, _training_rows(rare, seed=7))
+    assert not np.array_equal(rows, _training_rows(rare, seed=8))
+    frequent = np.arange(n) % 5 == 0  # many positives keep NEGATIVES_PER_POSITIVE negatives each
+    want = min(n, frequent.sum() * (1 + NEGATIVES_PER_POSITIVE))
+    assert len(_training_rows(frequent, seed=0)) == want
+    few = np.arange(50) < 3  # a small corpus: every case
+    assert np.array_equal(_training_rows(few, seed=0), np.arange(50))
 
 
 def test_training_is_reproducible():

@@ -568,6 +568,7 @@ def test_report_on_the_sample_index(searcher, theft_query, tmp_path):
     assert [r.id for r in rep.results] == [h.id for h in res.hits]
     assert [r.case_number for r in rep.results] == [h.case_number for h in res.hits]
     assert rep.method.charges_used == res.charges_used
+    assert rep.method.query_terms == res.query_terms and "地名不作检索词" in rep.method.methods[0]
     charges = rep.pending.charges
     top = max(res.charges_predicted, key=lambda p: p.probability).charge
     assert charges == (theft_query.charges or [top]) == rep.method.stats_charges == rep.sentencing.charges

@@ -186,6 +186,18 @@ def test_court_level_and_recency_preferences_when_configured(index_dir, queries)
         assert sum(h.components[k] for h in top) > sum(h.components[k] for h in plain_top), k
 
 
+def test_place_names_are_not_searched_unless_configured(index_dir):
+    facts = "被告人闵某在江阴市某某镇舒景村的超市内盗窃手机一部，后逃至广东省深圳市宝安区。"
+    places = {"江阴市", "舒景村", "广东省", "深圳市", "宝安区"}
+    tokens, terms = open_searcher(index=index_dir).query_terms(facts)
+    assert places <= set(tokens) and not places & set(terms)
+    assert {"超市", "盗窃", "手机"} <= set(terms)  # two-character nouns are no division names
+    hits = open_searcher(index=index_dir).search(Query(facts=facts, top_k=10)).hits
+    assert hits and not {hl.term for h in hits for hl in h.highlights} & places
+    _, kept = open_searcher(index=index_dir, config=SearchConfig(query_places=True)).query_terms(facts)
+    assert places <= set(kept) and set(terms) < set(kept)
+
+
 @pytest.mark.parametrize("facts", ["", "   \n\t　", "！？。，、", "的了是在", "12345 678", "hello world DNA"])
 def test_facts_without_chinese_words_are_invalid(searcher, facts):
     with pytest.raises(InvalidInput):
