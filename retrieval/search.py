@@ -190,7 +190,8 @@ class Searcher:
         return {
             t: float(n) ** p
             for t, n in Counter(tokens).items()
-            if (cfg.query_numbers or not _NUMBER.fullmatch(t)) and (cfg.query_places or not _PLACE.fullmatch(t))
+            if (cfg.query_numbers or not _NUMBER.fullmatch(t))
+            and (cfg.query_places or not _PLACE.fullmatch(t))
         }
 
     def _charge_distribution(self, tokens: list[str], neighbours: list[Scored]) -> list[ChargePrediction]:
