@@ -136,6 +136,26 @@ def small(opts, cases, tokenizer):
     drop_elastic(opts, name)
 
 
+def test_a_copy_of_an_embedded_index_gets_the_elasticsearch_format(opts, cases, tokenizer):
+    """bench/parity.py builds from an embedded index's manifest, whose format number is its own."""
+    from leian.retrieval.backends import base
+    from leian.retrieval.backends.embedded import FORMAT_VERSION as EMBEDDED_FORMAT
+
+    assert EMBEDDED_FORMAT != base.FORMAT_VERSION
+    name = _name("copy")
+    embedded = _manifest(name, tokenizer).model_copy(
+        update={"backend": "embedded", "format_version": EMBEDDED_FORMAT}
+    )
+    try:
+        with ElasticBackend.building(opts, name, embedded) as b:
+            b.upsert(cases[:5])
+        backend = open_elastic(opts, name)
+        assert backend.manifest().format_version == base.FORMAT_VERSION and backend.count() == 5
+        backend.close()
+    finally:
+        drop_elastic(opts, name)
+
+
 # ------------------------------------------------------------------------------------ reading
 def test_build_manifest_get_and_iterate(index, cases, tokenizer):
     assert isinstance(index, Backend)

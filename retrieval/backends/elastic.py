@@ -976,7 +976,15 @@ class ElasticBackend:
                 mappings=_artifact_mappings(name),
             )
             now = _now()
-            m = manifest.model_copy(update={"backend": cls.name, "name": name, "updated_at": now})
+            # the format is this backend's, whatever manifest it was handed (e.g. an embedded index's)
+            m = manifest.model_copy(
+                update={
+                    "backend": cls.name,
+                    "name": name,
+                    "updated_at": now,
+                    "format_version": FORMAT_VERSION,
+                }
+            )
             b._write_art(
                 MANIFEST_ID, {"kind": "manifest", "manifest": m.model_dump(mode="json"), "write_seq": 0}
             )
