@@ -45,7 +45,7 @@ COURT_PREFERENCE = {"最高": 1.0, "高级": 2 / 3, "中级": 1 / 3}
 CONFIDENT = 0.3  # a predicted charge at least this likely is named in reasons and statutes
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _NUMBER = re.compile(r"[0-9.]+")
-# names of administrative divisions (江阴市, 费县, 某某镇, 舒景村 …): a 2-character word such as 超市,
+# names of administrative divisions (江阴市, 宝安区, 舒景村 …): a 2-character word such as 超市,
 # 社区 or 农村 is an ordinary noun and stays
 _PLACE = re.compile(r"[\u4e00-\u9fff]{2,}[省市县区镇乡村]")
 
@@ -64,7 +64,7 @@ class SearchConfig(BaseModel):
     query_tf_power: float = Field(default=0.5, ge=0.0, le=1.0)
     # numbers in the facts (dates, weights, amounts) rarely recur verbatim in a similar case
     query_numbers: bool = True
-    # where a case happened (江阴市, 某某镇) does not make it similar, yet BM25 rewards a rare town's
+    # where a case happened (江阴市, 舒景村) does not make it similar, yet BM25 rewards a rare town's
     # name; dropping division names from the query: LeCaRD dev A@30 +0.005, B@10 +0.009 (paired
     # bootstrap 95% intervals above 0), C@30 -0.009 (its pools were drawn lexically, places included)
     query_places: bool = False
