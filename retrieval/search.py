@@ -179,7 +179,7 @@ class Searcher:
         # numbers or Latin words alone ("12345", "hello") are no facts of a case: refuse, do not guess
         if not any(_HAN.search(t) for t in terms):
             raise InvalidInput(
-                "facts contain no searchable Chinese words (only punctuation, numbers or stop-words?); "
+                "facts contain no searchable Chinese words (only punctuation, numbers, place names or stop-words?); "
                 "paste the facts of the case"
             )
         return tokens, terms

@@ -198,7 +198,9 @@ def test_place_names_are_not_searched_unless_configured(index_dir):
     assert places <= set(kept) and set(terms) < set(kept)
 
 
-@pytest.mark.parametrize("facts", ["", "   \n\t　", "！？。，、", "的了是在", "12345 678", "hello world DNA"])
+@pytest.mark.parametrize(
+    "facts", ["", "   \n\t　", "！？。，、", "的了是在", "12345 678", "hello world DNA", "广东省深圳市宝安区"]
+)
 def test_facts_without_chinese_words_are_invalid(searcher, facts):
     with pytest.raises(InvalidInput):
         searcher.search(Query(facts=facts))
