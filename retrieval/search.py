@@ -179,8 +179,8 @@ class Searcher:
         # numbers or Latin words alone ("12345", "hello") are no facts of a case: refuse, do not guess
         if not any(_HAN.search(t) for t in terms):
             raise InvalidInput(
-                "facts contain no searchable Chinese words (only punctuation, numbers, place names or stop-words?); "
-                "paste the facts of the case"
+                "facts contain no searchable Chinese words (only punctuation, numbers, place names or "
+                "stop-words?); paste the facts of the case"
             )
         return tokens, terms
 
