@@ -492,12 +492,6 @@ class Embedder:
     def cache_misses(self) -> int:
         return self.cache.misses if self.cache is not None else 0
 
-    def settings_fingerprint(self) -> str:
-        """The model fingerprint plus everything else that shapes a document vector (chunk cap and
-        budget): store it with an index and compare on open."""
-        raw = f"{self.fingerprint}|chunks={self.max_chunks}|budget={self._budget[self.passage_prompt]}"
-        return hashlib.sha256(raw.encode()).hexdigest()[:32]
-
     def info(self) -> dict[str, Any]:
         return {
             "name": self.name,
