@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 
 from leian.corpora.sample import sample_path, sample_queries_path
+from leian.errors import InvalidInput
 from leian.retrieval.backends.embedded import EmbeddedBackend
+from leian.retrieval.search import open_searcher
 
 ENV = {**os.environ, "LEIAN_PROGRESS": "0", "PYTHONUNBUFFERED": "1"}
 ENV.pop("LEIAN_INDEX", None)
@@ -155,8 +157,17 @@ def test_search_trec_never_returns_the_query_own_judgment(built, tmp_path):
         assert rows[:30] == by_q[str(q["id"])]
 
 
+def _searched(searcher, term: str) -> bool:
+    try:
+        return term in searcher.query_terms(term)[1]
+    except InvalidInput:
+        return False
+
+
 def _unique_term(index: Path, cid: str) -> str:
-    """A Chinese token only case ``cid`` has, to show whether its text still matches."""
+    """A Chinese token only case ``cid`` has, and that a query searches for (no place name), to show
+    whether its text still matches."""
+    searcher = open_searcher(index=str(index))
     be = EmbeddedBackend(index)
     df: dict[str, int] = {}
     mine: list[str] = []
@@ -165,7 +176,14 @@ def _unique_term(index: Path, cid: str) -> str:
             df[t] = df.get(t, 0) + 1
         if case.record.id == cid:
             mine = list(dict.fromkeys(case.tokens))
-    term = next(t for t in mine if df[t] == 1 and len(t) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in t))
+    term = next(
+        t
+        for t in mine
+        if df[t] == 1
+        and len(t) >= 2
+        and all("\u4e00" <= ch <= "\u9fff" for ch in t)
+        and _searched(searcher, t)
+    )
     assert [c for c, _ in be.lexical([term], None, 5)] == [cid]
     return term
 
