@@ -46,8 +46,9 @@ CONFIDENT = 0.3  # a predicted charge at least this likely is named in reasons a
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _NUMBER = re.compile(r"[0-9.]+")
 # names of administrative divisions (江阴市, 宝安区, 舒景村 …): a 2-character word such as 超市,
-# 社区 or 农村 is an ordinary noun and stays
-_PLACE = re.compile(r"[\u4e00-\u9fff]{2,}[省市县区镇乡村]")
+# 社区 or 农村 is an ordinary noun and stays, and so do the zones a crime is defined by (禁猎区, 禁渔区,
+# 自然保护区, 军事禁区, 军事管理区, 监区 …)
+_PLACE = re.compile(r"(?!.*(?:禁|保护|监|危险|风景|军事|管理|管制|边境))[\u4e00-\u9fff]{2,}[省市县区镇乡村]")
 
 
 class SearchConfig(BaseModel):

@@ -196,6 +196,10 @@ def test_place_names_are_not_searched_unless_configured(index_dir):
     assert hits and not {hl.term for h in hits for hl in h.highlights} & places
     _, kept = open_searcher(index=index_dir, config=SearchConfig(query_places=True)).query_terms(facts)
     assert places <= set(kept) and set(terms) < set(kept)
+    # zones a crime is defined by are elements of the case, not places
+    zones = "被告人在禁猎区、自然保护区内狩猎，又在禁渔区捕捞，后非法进入军事管理区"
+    _, terms = open_searcher(index=index_dir).query_terms(zones)
+    assert {"禁猎区", "自然保护区", "禁渔区", "管理区"} <= set(terms)
 
 
 @pytest.mark.parametrize(
