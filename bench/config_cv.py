@@ -34,10 +34,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from ablation import HEADLINE, lecard_parser, run_reporting_errors  # noqa: E402
 
-from leian.api.commands._common import (
-    parse_config,  # noqa: E402
-    progress,  # noqa: E402
-)
+from leian.api.commands._common import parse_config, progress  # noqa: E402
 from leian.corpora.lecard import load_lecard  # noqa: E402
 from leian.errors import InvalidInput  # noqa: E402
 from leian.retrieval.evaluate import Protocol, collect_runs, evaluate_split  # noqa: E402

@@ -414,11 +414,13 @@ class Searcher:
         p_charge = max((c.probability for c in q.charges if c.charge in groups), default=0.0)
         d_stat = {s for s in facets.get("statutes") or [] if not _general_part(s)}
         statute = len(q.statutes & d_stat) / len(q.statutes) if q.statutes else 0.0
-        q_circ = q.circumstances
-        circ = len(q_circ & set(facets.get("circumstances") or [])) / len(q_circ) if q_circ else 0.0
+        circ = (
+            len(q.circumstances & set(facets.get("circumstances") or [])) / len(q.circumstances)
+            if q.circumstances
+            else 0.0
+        )
         amount = 0.0
-        qa = q.amount_yuan
-        da = facets.get("amount_yuan")
+        qa, da = q.amount_yuan, facets.get("amount_yuan")
         if qa and da and qa > 0 and da > 0:
             amount = max(0.0, 1.0 - abs(math.log10(qa / da)) / 2.0)
         court = COURT_PREFERENCE.get(facets.get("court_level") or "", 0.0)
