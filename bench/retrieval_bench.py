@@ -299,7 +299,7 @@ def _search_settings() -> dict:
 
     return {
         "config": SearchConfig().model_dump(),
-        "torch_threads": torch_threads(serving=True),
+        "torch_threads": torch_threads(),
         "memo": False,
     }
 

@@ -7,7 +7,9 @@ sentence-transformers directory. Nothing is ever fetched from a model hub.
 Long texts are embedded in chunks: the text is cut at sentence ends (。；！？ and line breaks) into
 pieces that fit the model's window, the first ``max_chunks`` pieces are embedded, and the text's vector
 is the L2-normalised mean of its chunk vectors. Chunk vectors of documents are kept in a SQLite cache
-keyed by (model fingerprint, sha256 of prompt + chunk), so re-indexing unchanged text costs nothing.
+keyed by (model fingerprint, sha256 of prompt + chunk), and so is each document's final vector (keyed
+by its whole text and the chunk setting), so re-indexing unchanged text neither embeds nor even
+re-chunks it.
 
 torch is imported only when a model is loaded: importing this module stays cheap.
 """
@@ -36,6 +38,9 @@ if TYPE_CHECKING:
     from leian.corpora.record import CaseRecord
 
 DEFAULT_MAX_CHUNKS = 4
+# Names the chunking rules (sentence cuts, budget, slack, mean of chunks) in the keys of whole-document
+# vectors, which, unlike chunk vectors, do not change with the chunks' text: bump it when the rules change.
+CHUNKING_RULES = "sentences-1"
 # Token slack per chunk: a span counted inside the whole text can take a token or two more when it is
 # tokenised on its own (a leading "▁" and a re-segmented first character).
 _CHUNK_SLACK = 2
@@ -95,7 +100,9 @@ def chunk_spans(
 
 # --------------------------------------------------------------------------------------------- cache
 class EmbeddingCache:
-    """Chunk vectors in SQLite: key (model fingerprint, sha256 of prompt + chunk) -> float32 bytes.
+    """Vectors in SQLite: key (model fingerprint, sha256 of what was embedded) -> float32 bytes. What
+    was embedded is a chunk (``key(prompt, chunk)``) or a whole document cut into chunks and averaged
+    (``key(Embedder.whole_prompt(...), text)``, whose prompt names the chunk setting).
 
     One connection guarded by a lock (the API serves from threads); WAL so a reader never blocks the
     writer. A rowid table, not WITHOUT ROWID: 1.5 KB rows overflow a WITHOUT ROWID b-tree's leaves and
@@ -248,16 +255,18 @@ def _quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def torch_threads(requested: int | None = None, *, serving: bool = False) -> int:
-    """CPU threads for torch: ``requested``, else ``$LEIAN_TORCH_THREADS``, else a default for the
-    role, never more than the cores this process may use.
+def torch_threads(requested: int | None = None) -> int:
+    """CPU threads for torch: ``requested``, else ``$LEIAN_TORCH_THREADS``, else every core this
+    process may use (never more).
 
-    Indexing (default) takes half the cores, at least one: the text-side worker processes need the
-    rest. Serving (``serving=True``: embedding one query at a time, under the embedder's lock) takes
-    every core: on the idle 2-core box a one-chunk query embedded in p50 87 / p95 154 ms with two
-    threads against 144 / 276 ms with one. On a machine shared with other busy processes, OpenMP
-    threads spin while their partner is descheduled (two threads took 0.8-2.3 s for a short query at
-    load ~8, one took 130 ms): set LEIAN_TORCH_THREADS=1 there."""
+    Every core for serving and for indexing alike. A query is embedded one at a time: on the idle
+    2-core box a one-chunk query took p50 87 / p95 154 ms with two threads against 144 / 276 ms with
+    one. An index build embeds ~2 judgments/s while its jieba workers do ~400/s, so they sit idle on
+    a bounded queue nearly all the time: two threads embedded 48 uncached judgments 1.7x faster
+    than one (29.5 against 47.7 s), and a build from the cache (no embedding) took the same time.
+    On a machine shared with other busy processes, OpenMP threads spin while their partner is
+    descheduled (two threads took 0.8-2.3 s for a short query at load ~8, one took 130 ms): set
+    LEIAN_TORCH_THREADS=1 there."""
     cores = usable_cores()
     if requested is None:
         env = os.environ.get("LEIAN_TORCH_THREADS", "").strip()
@@ -266,7 +275,7 @@ def torch_threads(requested: int | None = None, *, serving: bool = False) -> int
                 raise InvalidInput(f"LEIAN_TORCH_THREADS must be a positive integer, got {env!r}")
             requested = int(env)
         else:
-            requested = cores if serving else max(1, cores // 2)
+            requested = cores
     return max(1, min(int(requested), cores))
 
 
@@ -356,13 +365,11 @@ class Embedder:
         max_chunks: int | None = DEFAULT_MAX_CHUNKS,
         batch_size: int | None = None,
         threads: int | None = None,
-        serving: bool = False,
     ) -> Embedder:
         """Load ``model`` (None: the default e5, built on first use) on ``device`` (default: cuda when
         available, else cpu). ``cache`` is an EmbeddingCache, a path to its SQLite file, "default"
         (``$LEIAN_HOME/embeddings.sqlite``, where ``scripts/embed_corpus.py`` puts precomputed corpus
-        vectors) or None (no cache). ``threads``: torch's CPU threads (default: see :func:`torch_threads`,
-        whose ``serving`` default a searcher asks for)."""
+        vectors) or None (no cache). ``threads``: torch's CPU threads (default: see :func:`torch_threads`)."""
         model_dir = _resolve_model_dir(model)
         fingerprint = model_fingerprint(model_dir)
         name = model_dir.name
@@ -383,7 +390,7 @@ class Embedder:
                 from sentence_transformers import SentenceTransformer
             except ImportError as e:
                 raise ModelUnavailable(f"sentence-transformers / torch are not installed: {e}") from e
-            torch.set_num_threads(torch_threads(threads, serving=serving))
+            torch.set_num_threads(torch_threads(threads))
             if device is None:
                 device = "cuda" if torch.cuda.is_available() else "cpu"
             try:
@@ -441,35 +448,57 @@ class Embedder:
         return np.asarray(vecs, dtype=np.float32)
 
     def _embed(self, texts: Sequence[str], prompt: str, use_cache: bool, progress: ProgressFn | None,
-               group: int) -> np.ndarray:  # fmt: skip
+               group: int, whole: bool = False) -> np.ndarray:  # fmt: skip
         if isinstance(texts, str):
             raise InvalidInput("embed_* takes a list of texts, not a single string")
         out = np.zeros((len(texts), self.dim), np.float32)
+        cache = self.cache if use_cache else None
         for g0 in range(0, len(texts), group):
             part = [t if isinstance(t, str) else str(t) for t in texts[g0 : g0 + group]]
-            chunked = self._chunk_many(part, prompt)
-            flat = [c for cs in chunked for c in cs]
-            vecs: dict[bytes, np.ndarray] = {}
-            keys = [EmbeddingCache.key(prompt, c) for c in flat]
-            if use_cache and self.cache is not None:
-                vecs = self.cache.get_many(self.fingerprint, keys, self.dim)
-            todo = {k: c for k, c in zip(keys, flat, strict=True) if k not in vecs}
-            if todo:
-                # Longest first: batches of similar length waste less padding.
-                order = sorted(todo, key=lambda k: -len(todo[k]))
-                new = self._encode([todo[k] for k in order], prompt)
-                fresh = list(zip(order, new, strict=True))
-                vecs.update(fresh)
-                if use_cache and self.cache is not None:
-                    self.cache.put_many(self.fingerprint, fresh)
-            i = 0
-            for j, cs in enumerate(chunked):
-                m = np.mean([vecs[k] for k in keys[i : i + len(cs)]], axis=0)
-                out[g0 + j] = m / max(float(np.linalg.norm(m)), 1e-12)
-                i += len(cs)
+            if cache is None or not whole:
+                out[g0 : g0 + len(part)] = self._embed_chunked(part, prompt, cache)
+            else:
+                # Whole documents first: a hit needs neither chunking (tokenising the full text, ~2 ms
+                # a judgment: most of a rebuild from the cache) nor a lookup per chunk
+                wprompt = self.whole_prompt(prompt)
+                wkeys = [EmbeddingCache.key(wprompt, t) for t in part]
+                found = cache.get_many(self.fingerprint, wkeys, self.dim)
+                todo = [j for j, k in enumerate(wkeys) if k not in found]
+                if todo:
+                    new = self._embed_chunked([part[j] for j in todo], prompt, cache)
+                    found.update(zip((wkeys[j] for j in todo), new, strict=True))
+                    cache.put_many(self.fingerprint, [(wkeys[j], found[wkeys[j]]) for j in todo])
+                out[g0 : g0 + len(part)] = [found[k] for k in wkeys]
             if progress is not None:
                 progress(len(part))
         return out
+
+    def _embed_chunked(self, texts: list[str], prompt: str, cache: EmbeddingCache | None) -> np.ndarray:
+        """Each text's normalised mean of its chunk vectors; chunk vectors go through ``cache``."""
+        chunked = self._chunk_many(texts, prompt)
+        flat = [c for cs in chunked for c in cs]
+        keys = [EmbeddingCache.key(prompt, c) for c in flat]
+        vecs = cache.get_many(self.fingerprint, keys, self.dim) if cache is not None else {}
+        todo = {k: c for k, c in zip(keys, flat, strict=True) if k not in vecs}
+        if todo:
+            # Longest first: batches of similar length waste less padding.
+            order = sorted(todo, key=lambda k: -len(todo[k]))
+            fresh = list(zip(order, self._encode([todo[k] for k in order], prompt), strict=True))
+            vecs.update(fresh)
+            if cache is not None:
+                cache.put_many(self.fingerprint, fresh)
+        out = np.zeros((len(texts), self.dim), np.float32)
+        i = 0
+        for j, cs in enumerate(chunked):
+            m = np.mean([vecs[k] for k in keys[i : i + len(cs)]], axis=0)
+            out[j] = m / max(float(np.linalg.norm(m)), 1e-12)
+            i += len(cs)
+        return out
+
+    def whole_prompt(self, prompt: str) -> str:
+        """What a whole document's cache key is made with instead of the chunk prompt: the chunk
+        setting and rules, so a text embedded with another ``max_chunks`` is never taken for it."""
+        return f"\x00whole:{CHUNKING_RULES}:{self.max_chunks or 0}\x00{prompt}"
 
     def embed_queries(self, texts: Sequence[str], use_cache: bool = False) -> np.ndarray:
         """(n, dim) vectors for query texts (the model's query prompt, e.g. ``query: ``); long
@@ -482,7 +511,9 @@ class Embedder:
         """(n, dim) vectors for documents (the passage prompt), each the normalised mean of its first
         ``max_chunks`` chunk vectors. ``progress(n_done)`` is called after every ``group`` documents
         with the number just finished, so ``tqdm(total=len(texts)).update`` can be passed as is."""
-        return self._embed(texts, self.passage_prompt, use_cache=True, progress=progress, group=group)
+        return self._embed(
+            texts, self.passage_prompt, use_cache=True, progress=progress, group=group, whole=True
+        )
 
     @property
     def cache_hits(self) -> int:

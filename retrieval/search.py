@@ -595,7 +595,6 @@ def open_searcher(
         # the index's chunk setting: cases added through this searcher are embedded like the rest
         embedder = Embedder.load(
             model or manifest.model_path or manifest.model,
-            serving=True,
             max_chunks=manifest.embed_chunks,
         )
         # After a product (the dense scores) OpenBLAS's threads keep spinning, on the very cores torch

@@ -131,7 +131,7 @@ def run_direct(args) -> int:
     dt = time.perf_counter() - t1
     print(
         f"{len(texts)} documents read+extracted in {t_read:.1f} s, embedded in {dt:.1f} s "
-        f"({len(texts) / max(dt, 1e-9):.1f} docs/s on {emb.device}); chunk cache hits {cache.hits}, "
+        f"({len(texts) / max(dt, 1e-9):.1f} docs/s on {emb.device}); cache hits {cache.hits}, "
         f"misses {cache.misses}; cache {cache.path} holds {cache.count(emb.fingerprint)} vectors "
         f"for model {emb.name} ({emb.fingerprint})"
     )

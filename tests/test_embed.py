@@ -216,16 +216,28 @@ def test_cache_hits_return_identical_vectors(model_dir, tmp_path):
     a = Embedder.load(str(model_dir), device="cpu", cache=path)
     first = a.embed_documents(docs)
     n_chunks = sum(len(a.chunks(d)) for d in docs)
-    assert (a.cache.hits, a.cache.misses) == (0, n_chunks)
+    # each document's whole vector was looked up, then each of its chunks: all missing, all stored
+    assert (a.cache.hits, a.cache.misses) == (0, len(docs) + n_chunks)
+    assert a.cache.count() == len(docs) + n_chunks
     again = a.embed_documents(docs)
-    assert (a.cache.hits, a.cache.misses) == (n_chunks, n_chunks)
+    # unchanged documents are found whole: no chunking, no chunk lookups
+    assert (a.cache.hits, a.cache.misses) == (len(docs), len(docs) + n_chunks)
     assert np.array_equal(first, again)
 
     # a new process-level loader reading the same file: all hits, same bytes
     b = Embedder.load(str(model_dir), device="cpu", cache=str(path))
     seen = []
     assert np.array_equal(b.embed_documents(docs, progress=seen.append), first)
-    assert (b.cache.hits, b.cache.misses) == (n_chunks, 0) and sum(seen) == len(docs)
+    assert (b.cache.hits, b.cache.misses) == (len(docs), 0) and sum(seen) == len(docs)
+
+    # another chunk setting never takes these whole vectors: its documents are chunked, and the
+    # chunks it shares with the first setting are found
+    one = Embedder.load(str(model_dir), device="cpu", cache=str(path), max_chunks=1)
+    assert np.array_equal(one.embed_documents(docs[:1]), first[:1])  # one chunk either way
+    assert (one.cache.hits, one.cache.misses) == (1, 1)
+    long_one = one.embed_documents(docs[1:2])
+    assert not np.array_equal(long_one, first[1:2])  # its first chunk only
+    assert np.allclose(long_one[0], a._encode(a.chunks(docs[1])[:1], a.passage_prompt)[0], atol=1e-5)
 
     # queries stay out of the cache unless asked for, and then never collide with passages
     before = b.cache.count()
@@ -345,11 +357,10 @@ def test_nfkc_keeps_fullwidth_tilde_like_the_map():
 def test_torch_threads_respect_the_machine(monkeypatch):
     cores = len(os.sched_getaffinity(0))
     monkeypatch.delenv("LEIAN_TORCH_THREADS", raising=False)
-    assert torch_threads() == max(1, cores // 2)  # indexing: the text-side workers need the rest
-    assert torch_threads(serving=True) == cores  # one query at a time: every core
+    assert torch_threads() == cores  # serving and indexing alike: every core
     assert torch_threads(10_000) == cores  # never more than the cores this process may use
     monkeypatch.setenv("LEIAN_TORCH_THREADS", "1")
-    assert torch_threads() == torch_threads(serving=True) == 1
+    assert torch_threads() == 1
     monkeypatch.setenv("LEIAN_TORCH_THREADS", "two")
     with pytest.raises(InvalidInput, match="LEIAN_TORCH_THREADS"):
         torch_threads()
