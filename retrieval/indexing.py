@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from leian.errors import CorpusReadError, InvalidInput
 from leian.indexer.charge_model import ChargeModel, TermCounts, charge_labels
 from leian.indexer.embed import DEFAULT_MAX_CHUNKS
-from leian.indexer.pipeline import default_workers, prepare
+from leian.indexer.pipeline import bulk_collection, default_workers, prepare
 from leian.indexer.tokenize import Tokenizer
 from leian.retrieval.backends import build_backend, new_manifest, open_backend
 from leian.retrieval.search import CHARGE_MODEL_ARTIFACT, check_compatible
@@ -83,6 +83,7 @@ class IndexJob(BaseModel):
     def _bar(self, desc: str, unit: str = "doc"):
         return self.progress(None, desc, unit) if self.progress else nullcontext(lambda n: None)
 
+    @bulk_collection()
     def build(self) -> IndexSummary:
         t0 = time.perf_counter()
         tokenizer = Tokenizer()
@@ -128,6 +129,7 @@ class IndexJob(BaseModel):
         summary.seconds = time.perf_counter() - t0
         return summary
 
+    @bulk_collection()
     def add(self) -> IndexSummary:
         t0 = time.perf_counter()
         be = open_backend(self.backend, index=self.index, es_options=self.es_options)
