@@ -41,3 +41,30 @@ def test_a_case_made_from_a_token_list_is_the_same_case():
         assert dict(c.term_counts) == {"盗窃": 2, "手机": 1} and c.n_tokens == 3
     empty = IndexedCase(record=r, tokens=[])
     assert empty.tokens == [] and empty.n_tokens == 0 and not empty.term_counts
+
+
+def test_bulk_collection_restores_the_collector_after_overlapping_jobs():
+    import gc
+    import threading
+
+    from leian.indexer.pipeline import bulk_collection
+
+    before = gc.get_threshold()
+    first, second = bulk_collection(), bulk_collection()
+    first.__enter__()
+    assert gc.get_threshold() != before
+    entered, leave = threading.Event(), threading.Event()
+
+    def job():
+        with second:
+            entered.set()
+            leave.wait(10)
+
+    t = threading.Thread(target=job)
+    t.start()
+    entered.wait(10)
+    first.__exit__(None, None, None)  # the first job ends while the second still runs
+    assert gc.get_threshold() != before
+    leave.set()
+    t.join(10)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
