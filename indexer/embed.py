@@ -466,8 +466,9 @@ class Embedder:
                 todo = [j for j, k in enumerate(wkeys) if k not in found]
                 if todo:
                     new = self._embed_chunked([part[j] for j in todo], prompt, cache)
-                    found.update(zip((wkeys[j] for j in todo), new, strict=True))
-                    cache.put_many(self.fingerprint, [(wkeys[j], found[wkeys[j]]) for j in todo])
+                    fresh = list(zip((wkeys[j] for j in todo), new, strict=True))
+                    found.update(fresh)
+                    cache.put_many(self.fingerprint, fresh)
                 out[g0 : g0 + len(part)] = [found[k] for k in wkeys]
             if progress is not None:
                 progress(len(part))
