@@ -2,6 +2,7 @@
 """Embedding speed and chunk statistics on LeCaRD (prints numbers; nothing is asserted).
 
     python bench/embed_speed.py [--docs 16] [--queries 20] [--stats-docs 2000] [--device cpu] [--max-chunks 4]
+                                [--runtime auto|onnx|torch]
 
 - documents/s and chunks/s for the facts of LeCaRD judgments (``document_text`` of the extracted
   record, exactly what the indexer embeds), cache disabled;
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from leian.corpora.record import CaseRecord
-from leian.indexer.embed import DEFAULT_MAX_CHUNKS, Embedder, document_text
+from leian.indexer.embed import DEFAULT_MAX_CHUNKS, RUNTIMES, Embedder, document_text, torch_threads
 from leian.indexer.extract import extract
 
 LECARD = Path(os.environ.get("LEIAN_LECARD", "/work/shared/data/lecard"))
@@ -52,16 +53,18 @@ def main() -> int:
     ap.add_argument(
         "--max-chunks", type=int, default=DEFAULT_MAX_CHUNKS, help="chunks embedded per document (0 = all)"
     )
+    ap.add_argument("--runtime", choices=RUNTIMES, default=None, help="default: $LEIAN_EMBED_RUNTIME or auto")
     args = ap.parse_args()
     if not (LECARD / "docs.jsonl.gz").exists():
         print(f"LeCaRD not found at {LECARD} (set LEIAN_LECARD)", file=sys.stderr)
         return 1
 
-    import torch
-
     t0 = time.perf_counter()
-    emb = Embedder.load(args.model, device=args.device, cache=None, max_chunks=args.max_chunks)
-    print(f"model {emb.name} ({emb.fingerprint}) on {emb.device}, torch threads {torch.get_num_threads()}, "
+    emb = Embedder.load(
+        args.model, device=args.device, cache=None, max_chunks=args.max_chunks, runtime=args.runtime
+    )
+    threads = torch_threads()
+    print(f"model {emb.name} ({emb.fingerprint}) on {emb.device} with {emb.runtime}, {threads} threads, "
           f"load {time.perf_counter() - t0:.1f} s")  # fmt: skip
 
     # ---- chunk statistics
@@ -94,7 +97,6 @@ def main() -> int:
     print(f"\ndocuments: {len(docs)} in {dt:.1f} s = {len(docs) / dt:.2f} docs/s, {n_chunks / dt:.2f} chunks/s "
           f"({n_chunks} chunks of <= {emb.max_tokens} tokens)")  # fmt: skip
     # On a shared machine wall time mostly measures the neighbours; CPU seconds per document do not.
-    threads = torch.get_num_threads()
     print(f"  CPU time: {cpu:.1f} s = {cpu / len(docs):.2f} CPU-s/doc, {cpu / n_chunks:.2f} CPU-s/chunk; "
           f"on {threads} otherwise idle cores at most {threads * len(docs) / cpu:.2f} docs/s")  # fmt: skip
 

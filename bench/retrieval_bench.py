@@ -139,6 +139,7 @@ def stage_embed(spec: dict) -> dict:
         "model_load_s": load_s,
         "model": emb.name,
         "device": emb.device,
+        "runtime": emb.runtime,
         "max_chunks": emb.max_chunks,
         "rss": peak_rss_mib(),
     }
@@ -300,6 +301,7 @@ def _search_settings() -> dict:
     return {
         "config": SearchConfig().model_dump(),
         "torch_threads": torch_threads(),
+        "runtime": os.environ.get("LEIAN_EMBED_RUNTIME", "auto"),
         "memo": False,
     }
 
@@ -338,6 +340,7 @@ def stage_search(spec: dict) -> dict:
         "stages": {k: float(np.mean(v)) for k, v in stages.items()},
         "stages_p95": {k: pct(v, 95) for k, v in stages.items()},
         "docs": searcher.backend.count(),
+        "embedding_runtime": searcher.embedder.runtime if searcher.embedder else None,
         "rss_after_open": rss_open,
         "rss": peak_rss_mib(),
         "load": os.getloadavg(),
@@ -405,7 +408,11 @@ def search_rows(s: dict, targets: bool) -> list[tuple[str, str]]:
             "  p95 per stage (ms)",
             ", ".join(f"{k} {v:.1f}" for k, v in s["stages_p95"].items() if k != "total"),
         ),
-        ("  open index + model", f"{s['open_seconds']:.1f} s ({s['docs']:,} docs)"),
+        (
+            "  open index + model",
+            f"{s['open_seconds']:.1f} s ({s['docs']:,} docs; query embedding on "
+            f"{s.get('embedding_runtime') or 'torch'})",
+        ),
         (
             "peak RSS, search process",
             f"{s['rss']['self']:,.0f} MiB (after open: {s['rss_after_open']:,.0f} MiB)",
@@ -424,7 +431,7 @@ def embed_rows(e: dict, n_docs: int) -> list[tuple[str, str]]:
             "  sample",
             f"{e['docs']} real judgments' facts, {e['chunks'] / e['docs']:.2f} chunks/doc "
             f"(max {e['max_chunks']}), {e['chars'] / e['docs']:,.0f} chars/doc; {e['model']} on "
-            f"{e['device']}",
+            f"{e['device']} with {e.get('runtime', 'torch')}",
         ),
         (f"  projected for {n_docs:,} docs", f"{proj / 60:,.0f} min ({proj / 3600:.1f} h)"),
     ]

