@@ -268,8 +268,8 @@ def _quiet_transformers() -> Iterator[None]:
 
 
 def torch_threads(requested: int | None = None) -> int:
-    """CPU threads for torch: ``requested``, else ``$LEIAN_TORCH_THREADS``, else every core this
-    process may use (never more).
+    """CPU threads for the model (torch's, or onnxruntime's intra-op pool): ``requested``, else
+    ``$LEIAN_TORCH_THREADS``, else every core this process may use (never more). Measured with torch:
 
     Every core for serving and for indexing alike. A query is embedded one at a time: on the idle
     2-core box a one-chunk query took p50 87 / p95 154 ms with two threads against 144 / 276 ms with

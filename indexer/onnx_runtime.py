@@ -187,14 +187,17 @@ def export(st: Any, model_dir: Path, fingerprint: str, *, threads: int = 1) -> d
     tmp = Path(tempfile.mkdtemp(prefix=f".{ONNX_DIR}.exporting-", dir=model_dir))
     try:
         raw = tmp / "raw.onnx"
-        _torch_export(torch, hf, st.tokenizer, raw)
-        with _quiet_optimiser():
-            opt = optimize_model(
-                str(raw), model_type="bert", num_heads=cfg.num_attention_heads, hidden_size=cfg.hidden_size,
-                opt_level=1,
-            )  # fmt: skip
-            fused = {k: v for k, v in opt.get_fused_operator_statistics().items() if v}
-            opt.save_model_to_file(str(tmp / MODEL_FILE))
+        try:
+            _torch_export(torch, hf, st.tokenizer, raw)
+            with _quiet_optimiser():
+                opt = optimize_model(
+                    str(raw), model_type="bert", num_heads=cfg.num_attention_heads,
+                    hidden_size=cfg.hidden_size, opt_level=1,
+                )  # fmt: skip
+                fused = {k: v for k, v in opt.get_fused_operator_statistics().items() if v}
+                opt.save_model_to_file(str(tmp / MODEL_FILE))
+        except Exception as e:  # the exporter and the optimiser fail in many ways on unusual models
+            raise ModelUnavailable(f"cannot export {model_dir} to ONNX: {type(e).__name__}: {e}") from e
         raw.unlink()
         enc = OnnxEncoder(
             _session(ort, tmp / MODEL_FILE, threads), st.tokenizer, int(st.max_seq_length), pipe, 16

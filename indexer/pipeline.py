@@ -5,7 +5,7 @@ embedded and Elasticsearch backends and every query path agree.
 
 The text side (extraction + jieba) is pure Python and CPU-bound, so with ``workers > 1`` it runs in a
 pool of processes (spawned, not forked: the parent may hold torch threads); embedding stays in this
-process, with torch on every core (``torch_threads``): the workers, ~200 times faster than the
+process, the model on every core (``torch_threads``): the workers, ~100 times faster than the
 embedding, wait on a bounded queue nearly all the time.
 """
 

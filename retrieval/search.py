@@ -249,7 +249,7 @@ class Searcher:
         k_stat = cfg.candidates
         k_pool = max(k_stat, query.top_k + len(exclude))
 
-        # the query embedding (the slowest stage, in torch, which releases the GIL) runs in a thread
+        # the query embedding (the slowest stage; onnxruntime and torch release the GIL) runs in a thread
         # while BM25 runs here: a search costs max(embedding, BM25), not their sum
         embedding = None
         if cfg.use_dense and self.embedder is not None:
@@ -597,8 +597,8 @@ def open_searcher(
             model or manifest.model_path or manifest.model,
             max_chunks=manifest.embed_chunks,
         )
-        # After a product (the dense scores) OpenBLAS's threads keep spinning, on the very cores torch
-        # embeds the next query on: that took query embedding from p50 83 to 157 ms on the 2-core box.
+        # After a product (the dense scores) OpenBLAS's threads keep spinning, on the very cores the
+        # model embeds the next query on (measured with torch): that took query embedding from p50 83 to 157 ms on the 2-core box.
         # One BLAS thread scores 100k vectors in ~5 ms.
         from threadpoolctl import threadpool_limits
 
