@@ -71,7 +71,7 @@ def main() -> int:
     t0 = time.perf_counter()
     texts = facts(args.stats_docs)
     t_extract = time.perf_counter() - t0
-    enc = emb._chunk_tok.encode_batch(texts, add_special_tokens=False)
+    enc = emb._token_offsets(texts)
     n_tok = np.array([len(e.ids) for e in enc])
     n_chr = np.array([len(t) for t in texts])
     capped = np.array([len(c) for c in emb._chunk_many(texts, emb.passage_prompt)])

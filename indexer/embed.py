@@ -365,21 +365,15 @@ class Embedder:
         self.query_prompt = prompts.get("query", "")
         self.passage_prompt = prompts.get("passage", prompts.get("document", ""))
         self._tok = st_model.tokenizer
-        # A private copy of the Rust tokenizer for chunking: the shared one carries whatever truncation
-        # the last encode() set (512 tokens), which would silently cut the offsets that chunking needs.
-        # It is also faster than the transformers wrapper and does not warn about long inputs.
-        backend = getattr(self._tok, "backend_tokenizer", None)
-        if backend is None:
+        # Chunking reads token offsets from the Rust tokenizer itself: faster than the transformers
+        # wrapper, and no warnings about long inputs.
+        self._backend_tok = getattr(self._tok, "backend_tokenizer", None)
+        if self._backend_tok is None:
             raise ModelUnavailable(
                 f"{model_dir}: the model has no fast (tokenizer.json) tokenizer, which chunking needs for "
                 "token offsets; save the model with a fast tokenizer"
             )
-        from tokenizers import Tokenizer
-
-        self._chunk_tok = Tokenizer.from_str(backend.to_str())
-        self._chunk_tok.no_truncation()
-        self._chunk_tok.no_padding()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one encode or chunking at a time: they share the tokenizer
         # Tokens that the model adds around every input (<s> ... </s>).
         specials = len(self._tok("", add_special_tokens=True)["input_ids"]) - len(
             self._tok("", add_special_tokens=False)["input_ids"]
@@ -446,7 +440,7 @@ class Embedder:
         onnx = onnx_runtime.OnnxEncoder.of(session, st, batch_size) if session is not None else None
         if runtime == "onnx" and onnx is None:
             raise ModelUnavailable(
-                f"runtime 'onnx' asked for, but {model_dir} has no ONNX export of its current files "
+                f"runtime 'onnx' asked for, but {model_dir} has no readable ONNX export of its current files "
                 f"(or onnxruntime is missing, or the device is {st.device}, not cpu): run "
                 f"`leian model onnx --model {model_dir}`, or set LEIAN_EMBED_RUNTIME=auto"
             )
@@ -464,9 +458,21 @@ class Embedder:
         prompt = self.passage_prompt if prompt is None else prompt
         return self._chunk_many([text], prompt)[0]
 
+    def _token_offsets(self, texts: Sequence[str]) -> list:
+        """Encodings of whole texts (no special tokens), for their offsets.
+
+        The Rust tokenizer is the one the model encodes with, and it keeps whatever truncation the
+        last encode set (512 tokens), which would silently cut the offsets: it is switched off here,
+        under the lock. The transformers wrapper sets what it needs on every call, so nothing is
+        restored. (A private copy of the tokenizer would cost ~250 MB of memory.)"""
+        with self._lock:
+            self._backend_tok.no_truncation()
+            self._backend_tok.no_padding()
+            return self._backend_tok.encode_batch(list(texts), add_special_tokens=False)
+
     def _chunk_many(self, texts: Sequence[str], prompt: str) -> list[list[str]]:
         budget = self._budget[prompt]
-        encs = self._chunk_tok.encode_batch(list(texts), add_special_tokens=False)
+        encs = self._token_offsets(texts)
         all_offsets = [e.offsets for e in encs]
         out = []
         for text, offsets in zip(texts, all_offsets, strict=True):

@@ -145,7 +145,8 @@ class OnnxEncoder:
 
 def open_session(model_dir: Path, fingerprint: str, threads: int):
     """An onnxruntime session on the directory's export, or None when it has none made from these
-    files (``fingerprint``) or onnxruntime is not installed."""
+    files (``fingerprint``), onnxruntime is not installed, or the export cannot be read (logged:
+    searches and builds go on, on torch)."""
     meta = read_meta(model_dir)
     path = model_dir / ONNX_DIR / MODEL_FILE
     if not meta or meta.get("version") != EXPORT_VERSION or meta.get("fingerprint") != fingerprint:
@@ -156,7 +157,14 @@ def open_session(model_dir: Path, fingerprint: str, threads: int):
         import onnxruntime as ort
     except ImportError:
         return None
-    return _session(ort, path, threads)
+    try:
+        return _session(ort, path, threads)
+    except Exception as e:  # onnxruntime raises its own types for a truncated or corrupt file
+        logging.getLogger(__name__).warning(
+            "cannot read the ONNX export %s (%s): embedding on torch; `leian model onnx` exports it again",
+            path, str(e).splitlines()[0] if str(e) else type(e).__name__,
+        )  # fmt: skip
+        return None
 
 
 def _session(ort: Any, path: Path, threads: int):

@@ -301,7 +301,21 @@ def test_onnx_export_is_used_only_for_the_files_it_was_made_from(model_dir, tmp_
     pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
     cfg.write_text(json.dumps(pooling))
     assert Embedder.load(str(copy), device="cpu", cache=None).runtime == "torch"
-    with pytest.raises(ModelUnavailable, match="no ONNX export of its current files"):
+    with pytest.raises(ModelUnavailable, match="no readable ONNX export of its current files"):
+        Embedder.load(str(copy), device="cpu", cache=None, runtime="onnx")
+
+
+@pytest.mark.slow
+def test_a_corrupt_onnx_export_falls_back_to_torch(model_dir, tmp_path, caplog):
+    copy = _copy_model(model_dir, tmp_path / "copy")
+    graph = copy / "onnx" / "model.onnx"
+    head = graph.read_bytes()[:100_000]
+    graph.unlink()  # a hard link to the real export: replace it, do not write through it
+    graph.write_bytes(head)  # cut short, as by a full disk
+    emb = Embedder.load(str(copy), device="cpu", cache=None)
+    assert emb.runtime == "torch" and "cannot read the ONNX export" in caplog.text
+    assert emb.embed_queries(["受贿"]).shape == (1, 384)
+    with pytest.raises(ModelUnavailable, match="no readable ONNX export"):
         Embedder.load(str(copy), device="cpu", cache=None, runtime="onnx")
 
 
