@@ -185,8 +185,9 @@ def _session(ort: Any, path: Path, threads: int):
 def export(st: Any, model_dir: Path, fingerprint: str, *, threads: int = 1) -> dict:
     """Export ``st`` (loaded on CPU from ``model_dir``) to ``model_dir/onnx``; returns the metadata.
 
-    Written to a temporary sibling and renamed into place, so a loader never sees half an export; an
-    export whose vectors stray from torch's on the probe texts is refused (ModelUnavailable)."""
+    Written to a hidden temporary folder in the model directory and renamed into place, so a loader
+    never sees half an export; an export whose vectors stray from torch's on the probe texts is
+    refused (ModelUnavailable)."""
     pipe = pipeline(st)
     try:
         import onnxruntime as ort
@@ -224,8 +225,6 @@ def export(st: Any, model_dir: Path, fingerprint: str, *, threads: int = 1) -> d
                 f"the ONNX export of {model_dir} disagrees with torch (cosine {float(cos.min()):.6f} on a "
                 f"probe text, below {MIN_COSINE}); it is not used"
             )
-        import onnxruntime
-
         meta = {
             "version": EXPORT_VERSION,
             "fingerprint": fingerprint,
@@ -236,7 +235,7 @@ def export(st: Any, model_dir: Path, fingerprint: str, *, threads: int = 1) -> d
             "probe_min_cosine": round(float(cos.min()), 8),
             "torch": torch.__version__,
             "sentence_transformers": _version("sentence-transformers"),
-            "onnxruntime": onnxruntime.__version__,
+            "onnxruntime": ort.__version__,
         }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         for p in (tmp, *tmp.iterdir()):
