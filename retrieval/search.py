@@ -598,7 +598,8 @@ def open_searcher(
             max_chunks=manifest.embed_chunks,
         )
         # After a product (the dense scores) OpenBLAS's threads keep spinning, on the very cores the
-        # model embeds the next query on (measured with torch): that took query embedding from p50 83 to 157 ms on the 2-core box.
+        # model embeds the next query on: with torch, that took query embedding from p50 83 to 157 ms
+        # on the 2-core box.
         # One BLAS thread scores 100k vectors in ~5 ms.
         from threadpoolctl import threadpool_limits
 
