@@ -526,6 +526,8 @@ class Searcher:
             "index": m.model_dump(),
             "tokenizer": self.tokenizer.fingerprint,
             "model": m.model,
+            # how the query is embedded here (same vectors either way): "onnxruntime" or "torch"
+            "embedding_runtime": self.embedder.runtime if self.embedder is not None else None,
             "weights": self.config.weights(),
             "config": self.config.model_dump(),
             "charge_model": self.charge_model is not None,

@@ -152,6 +152,8 @@ def test_stats(client):
     counts = [c["count"] for c in s["charges"]]
     assert counts == sorted(counts, reverse=True) and counts[0] > 1
     assert s["platform"]["product"] and s["platform"]["version"]
+    # the default model's ONNX export is built with it, and a served index embeds queries on it
+    assert s["platform"]["embedding_runtime"] == "onnxruntime"
 
 
 # ---------------------------------------------------------------- search and cases
