@@ -398,7 +398,7 @@ def build_model(out: str | os.PathLike | None = None, source: str | os.PathLike 
 
     Atomic: everything is written into a temporary sibling directory that is renamed into place, so a
     crash or a concurrent build never leaves a half-written model where a loader would find it.
-    ``onnx``: also export it for onnxruntime (``onnx_runtime``; ~10 s, then CPU embedding is ~1.8x
+    ``onnx``: also export it for onnxruntime (``onnx_runtime``; ~10 s, then CPU embedding is ~2.2x
     faster). A failed export is logged and the model runs on torch.
     """
     out = Path(out).expanduser() if out else default_model_dir()

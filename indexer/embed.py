@@ -435,9 +435,11 @@ class Embedder:
             except Exception as e:  # a broken directory surfaces as many exception types
                 raise ModelUnavailable(f"cannot load embedding model from {model_dir}: {e}") from e
         st.eval()
+        onnx = None
+        if session is not None:
+            onnx = onnx_runtime.OnnxEncoder.of(session, st, batch_size or onnx_runtime.BATCH_SIZE)
         if batch_size is None:
-            batch_size = 64 if str(st.device).startswith("cuda") else 16
-        onnx = onnx_runtime.OnnxEncoder.of(session, st, batch_size) if session is not None else None
+            batch_size = onnx.batch_size if onnx else 64 if str(st.device).startswith("cuda") else 16
         if runtime == "onnx" and onnx is None:
             raise ModelUnavailable(
                 f"runtime 'onnx' asked for, but {model_dir} has no readable ONNX export of its current files "
