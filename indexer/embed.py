@@ -348,7 +348,6 @@ class Embedder:
         # with an ONNX export the torch weights are not kept: only the tokenizer and settings are
         self._model = st_model if onnx is None else None
         self._onnx = onnx
-        self.runtime = "torch" if onnx is None else "onnxruntime"
         self.model_dir = model_dir
         self.name = name
         self.fingerprint = fingerprint
@@ -555,6 +554,10 @@ class Embedder:
             out[j] = m / max(float(np.linalg.norm(m)), 1e-12)
             i += len(cs)
         return out
+
+    @property
+    def runtime(self) -> str:
+        return "torch" if self._onnx is None else "onnxruntime"
 
     def whole_prompt(self, prompt: str) -> str:
         """What a whole document's cache key is made with instead of the chunk prompt: the chunk

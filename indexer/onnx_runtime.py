@@ -112,15 +112,14 @@ class OnnxEncoder:
         return cls(session, st.tokenizer, int(st.max_seq_length), pipe, batch_size)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), 0), np.float32)
         # longest first, as sentence-transformers does: batches of similar length waste less padding
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        for k in range(0, len(order), self.batch_size):
-            idx = order[k : k + self.batch_size]
-            vecs = self._batch([texts[i] for i in idx])
-            if out.shape[1] == 0:
-                out = np.zeros((len(texts), vecs.shape[1]), np.float32)
-            out[idx] = vecs
+        bs = self.batch_size
+        stacked = np.concatenate(
+            [self._batch([texts[i] for i in order[k : k + bs]]) for k in range(0, len(order), bs)]
+        )
+        out = np.empty_like(stacked)
+        out[order] = stacked
         return out
 
     def _batch(self, texts: list[str]) -> np.ndarray:
