@@ -23,7 +23,6 @@ nothing at all could be read.
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import zlib
@@ -31,6 +30,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Literal
 
+from isal import igzip, isal_zlib
 from pydantic import BaseModel, Field, ValidationError
 
 from leian.corpora.record import CaseRecord, Sections, Source
@@ -181,8 +181,13 @@ def _is_gzip(path: Path) -> bool:
         return f.read(2) == b"\x1f\x8b"
 
 
+# ISA-L's gzip reader: a third of the CPU of the standard library's (LeCaRD: 0.36 against 0.98 s),
+# in the process every judgment of a build is read by
+_BROKEN_GZIP = (OSError, EOFError, zlib.error, isal_zlib.error)
+
+
 def _open_binary(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if _is_gzip(path) else path.open("rb")
+    return igzip.open(path, "rb") if _is_gzip(path) else path.open("rb")
 
 
 def _first_object(path: Path) -> dict | None:
@@ -204,7 +209,7 @@ def _first_object(path: Path) -> dict | None:
                     continue
                 if isinstance(obj, dict):
                     return obj
-    except (OSError, EOFError, zlib.error):
+    except _BROKEN_GZIP:
         return None
     return None
 
@@ -364,7 +369,7 @@ class Loader:
             while True:
                 try:
                     line = f.readline(limit)
-                except (OSError, EOFError, zlib.error) as e:
+                except _BROKEN_GZIP as e:
                     self._problem(
                         f"{name}:{lineno + 1}", "broken_gzip", f"broken gzip data, reading stopped: {e}"
                     )

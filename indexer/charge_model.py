@@ -16,9 +16,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from leian.corpora.dictionaries import charge_group
-from leian.corpora.record import CaseRecord
-
 SIGMOID_SCALE = 1.5
 MIN_EXAMPLES = 3
 FIT_GROUP = 8  # charges fitted per task (and per progress tick)
@@ -214,11 +211,6 @@ def _tfidf(token_lists: Sequence[list[str]], vocab: dict[str, int], idf: np.ndar
         (np.array(data, dtype=np.float32), np.array(indices, dtype=np.int32), np.array(indptr)),
         shape=(len(token_lists), len(vocab)),
     )
-
-
-def charge_labels(record: CaseRecord) -> list[str]:
-    """What the model learns for a judgment: its charges' canonical groups."""
-    return sorted({charge_group(c) for c in record.charges})
 
 
 class TermCounts:

@@ -95,17 +95,19 @@ def _worker_init(engine: str) -> None:
     gc.set_threshold(*_BULK_THRESHOLD)
 
 
-def _text_side(batch: list[CaseRecord], extracted: bool, tokenizer: Tokenizer | None = None):
+def _text_side(batch: list[CaseRecord], extracted: bool, embed: bool, tokenizer: Tokenizer | None = None):
+    """Each case, and the text to embed when ``embed``. From a worker process, the cases pickle in
+    compact form (``IndexedCase.__reduce__``), and the embedder's text comes along so the main process
+    need not rebuild the records for it."""
     tok = tokenizer or _worker_tokenizer
     recs = batch if extracted else [extract_keeping_sections(r) for r in batch]
     out = []
     for r in recs:
+        # the terms are counted here, where the cores are, not in the main process every case goes through
         tokens = tok.tokenize(search_text(r))
-        counts = Counter(tokens)
-        # strings cross the process boundary, not lists of ~2,000 (tokens hold no spaces); the terms
-        # are counted here, where the cores are, not in the main process every case goes through
-        out.append((" ".join(tokens), " ".join(counts), list(counts.values())))
-    return recs, out
+        case = IndexedCase(r, token_text=" ".join(tokens), counts=Counter(tokens))
+        out.append((case, embed_text(r) if embed else None))
+    return out
 
 
 def _batches(records: Iterable[CaseRecord], size: int) -> Iterator[list[CaseRecord]]:
@@ -125,6 +127,7 @@ def prepare(
     on_progress: Progress | None = None,
 ) -> Iterator[IndexedCase]:
     """Extract, tokenise and (when an embedder is given) embed, in batches, in corpus order."""
+    embed = embedder is not None
     if workers > 1:
         import multiprocessing as mp
 
@@ -135,35 +138,32 @@ def prepare(
             initargs=(tokenizer.engine,),
         )
         # bounded look-ahead: at most 2 batches per worker in flight, so memory stays flat
-        texts = _ordered(pool, _batches(records, batch_size), already_extracted, ahead=2 * workers)
+        done = _ordered(pool, _batches(records, batch_size), already_extracted, embed, ahead=2 * workers)
     else:
         pool = None
-        texts = (_text_side(b, already_extracted, tokenizer) for b in _batches(records, batch_size))
+        done = (_text_side(b, already_extracted, embed, tokenizer) for b in _batches(records, batch_size))
     try:
-        for recs, sides in texts:
-            vectors = (
-                embedder.embed_documents([embed_text(r) for r in recs]) if embedder is not None else None
-            )
-            for i, (r, (text, terms, counts)) in enumerate(zip(recs, sides, strict=True)):
-                yield IndexedCase(
-                    record=r,
-                    token_text=text,
-                    counts=dict(zip(terms.split(" "), counts, strict=True)) if terms else {},
-                    vector=None if vectors is None else vectors[i],
-                )
+        for batch in done:
+            if embed:
+                vectors = embedder.embed_documents([text for _, text in batch])
+                for i, (case, _) in enumerate(batch):
+                    case.vector = vectors[i]
+            yield from (case for case, _ in batch)
             if on_progress:
-                on_progress(len(recs))
+                on_progress(len(batch))
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
 
 
-def _ordered(pool: ProcessPoolExecutor, batches: Iterator[list[CaseRecord]], extracted: bool, ahead: int):
+def _ordered(
+    pool: ProcessPoolExecutor, batches: Iterator[list[CaseRecord]], extracted: bool, embed: bool, ahead: int
+):
     from collections import deque
 
     pending: deque = deque()
     for batch in batches:
-        pending.append(pool.submit(_text_side, batch, extracted))
+        pending.append(pool.submit(_text_side, batch, extracted, embed))
         if len(pending) >= ahead:
             yield pending.popleft().result()
     while pending:

@@ -34,11 +34,11 @@ from leian.corpora.dictionaries import legal_words, stopwords
 # Bump when the rules above change: the fingerprint (checked when an index is opened) changes with it.
 RULES_VERSION = "runs-2"
 
+# two groups: a Chinese run, or any other run (ASCII letters, a number, another ideograph), so that
+# findall gives (Chinese, "") or ("", other) in text order
 _RUNS = re.compile(
     r"(?P<han>[\u4e00-\u9fd5]+)"
-    r"|(?P<latin>[a-z]+)"
-    r"|(?P<num>[0-9]+(?:\.[0-9]+)?)"
-    r"|(?P<cjk>[\u3007\u3400-\u4dbf\u9fd6-\u9fff\U00020000-\U0003134f])"
+    r"|(?P<other>[a-z]+|[0-9]+(?:\.[0-9]+)?|[\u3007\u3400-\u4dbf\u9fd6-\u9fff\U00020000-\U0003134f])"
 )
 
 ENGINES = ("rjieba", "jieba")
@@ -110,22 +110,22 @@ class Tokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         stop = self._stop
-        runs = [(m.lastgroup, m.group()) for m in _RUNS.finditer(_normalise(text))]
+        runs = _RUNS.findall(_normalise(text))  # the tuples are built in C: no match objects
         # One call into jieba for all the Chinese runs, joined by spaces: both engines cut each
         # space-separated block on its own and emit the space, which marks where a run ends.
         # (A call per run costs more than the cutting itself.)
-        han = [run for group, run in runs if group == "han"]
+        han = [h for h, _ in runs if h]
         words = iter(self._seg.cut(" ".join(han)) if han else ())
         out: list[str] = []
-        for group, run in runs:
-            if group == "han":
+        for h, other in runs:
+            if h:
                 for w in words:
                     if w == " ":
                         break
                     if w not in stop:
                         out.append(w)
-            elif run not in stop:
-                out.append(run)
+            elif other not in stop:
+                out.append(other)
         return out
 
     __call__ = tokenize

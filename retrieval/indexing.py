@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from leian.errors import CorpusReadError, InvalidInput
-from leian.indexer.charge_model import ChargeModel, TermCounts, charge_labels
+from leian.indexer.charge_model import ChargeModel, TermCounts
 from leian.indexer.embed import DEFAULT_MAX_CHUNKS
 from leian.indexer.pipeline import bulk_collection, default_workers, prepare
 from leian.indexer.tokenize import Tokenizer
@@ -114,7 +114,7 @@ class IndexJob(BaseModel):
             with self._bar("indexing") as tick:
                 for case in self._write_all(b, records, tokenizer, embedder, summary, tick):
                     if ours:
-                        counts.add_counts(case.term_counts, charge_labels(case.record))
+                        counts.add_counts(case.term_counts, case.charge_groups)
             summary.skipped = _skipped(loader)
             if summary.indexed == 0:
                 raise CorpusReadError(

@@ -506,9 +506,8 @@ def test_records_round_trip_with_their_sections_stored_as_offsets(tmp_path):
     cases = []
     for i, sec in enumerate(odd):
         c = make_case(f"s{i}", ["词01"], rng)
-        cases.append(
-            c.model_copy(update={"record": c.record.model_copy(update={"text": text, "sections": sec})})
-        )
+        rec = c.record.model_copy(update={"text": text, "sections": sec})
+        cases.append(IndexedCase(rec, tokens=c.tokens, vector=c.vector))
     build(tmp_path / "idx", cases[:2])
     be = EmbeddedBackend(tmp_path / "idx")
     be.upsert(cases[2:])  # the delta segment's rows go through the same codec

@@ -1,16 +1,21 @@
-"""The indexing pipeline's fast path (terms counted in worker processes, tokens kept as one string)
-gives exactly what tokenising each case here gives: same tokens, same counts, same order of cases."""
+"""The indexing pipeline's fast path (terms counted in worker processes, tokens kept as one string,
+records sent back in compact form) gives exactly what extracting and tokenising each case here gives:
+same records, tokens, counts and fields, in the same order."""
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
 from itertools import islice
 
+import numpy as np
 import pytest
 
+from leian.corpora.dictionaries import charge_group
 from leian.corpora.loaders import load
+from leian.corpora.record import CaseRecord
 from leian.corpora.sample import sample_path
-from leian.indexer.indexed import IndexedCase
+from leian.indexer.indexed import CaseFields, IndexedCase
 from leian.indexer.pipeline import extract_keeping_sections, prepare, search_text
 from leian.indexer.tokenize import Tokenizer
 
@@ -30,6 +35,37 @@ def test_prepared_cases_equal_tokenising_each_case(records, workers):
         assert case.tokens == want and case.token_text == " ".join(want)
         assert dict(case.term_counts) == Counter(want) and case.n_tokens == len(want)
         assert list(case.term_counts) == list(dict.fromkeys(want))  # first-seen order: term ids
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_prepared_cases_carry_the_extracted_record(records, workers):
+    # from a worker process a case arrives as its compact JSON and fields; both must give back
+    # exactly the record extracted here, and the fields computed from it
+    got = list(prepare(records, Tokenizer(), batch_size=16, workers=workers))
+    for case, r in zip(got, records, strict=True):
+        want = extract_keeping_sections(r)
+        assert case.id == r.id and case.fields == CaseFields.of(want)
+        assert case.charge_groups == sorted({charge_group(c) for c in want.charges})
+        assert case.record == want and CaseRecord.from_compact_json(case.compact) == want
+
+
+def test_a_case_crosses_processes_in_compact_form_and_decodes_its_record_only_when_asked(records):
+    r = extract_keeping_sections(records[0])
+    vec = np.arange(4, dtype=np.float32)
+    case = IndexedCase(r, token_text="盗窃 手机 盗窃", vector=vec)
+    back = pickle.loads(pickle.dumps(case))
+    assert back.id == r.id and back.fields == CaseFields.of(r) and back.charge_groups == case.charge_groups
+    assert back.token_text == case.token_text and dict(back.term_counts) == {"盗窃": 2, "手机": 1}
+    assert np.array_equal(back.vector, vec)
+    assert "record" not in vars(back)  # nothing above needed the record itself
+    assert back.record == r
+    # the compact form alone (as an index stores it) is a case too; its fields come from the record
+    stored = IndexedCase(compact=r.to_compact_json(), token_text="")
+    assert stored.fields == CaseFields.of(r) and stored.tokens == [] and stored.n_tokens == 0
+    with pytest.raises(TypeError):
+        IndexedCase(token_text="盗窃")
+    with pytest.raises(TypeError):
+        IndexedCase(r)
 
 
 def test_a_case_made_from_a_token_list_is_the_same_case():

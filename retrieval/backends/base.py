@@ -15,10 +15,11 @@ from pydantic import BaseModel, Field
 
 from leian.corpora.record import CaseRecord
 from leian.indexer.embed import DEFAULT_MAX_CHUNKS
-from leian.indexer.indexed import IndexedCase
+from leian.indexer.indexed import FACET_KEYS, IndexedCase, facets_of, filter_fields
 from leian.retrieval.models import Filters
 
 __all__ = [
+    "FACET_KEYS",
     "Backend",
     "IndexManifest",
     "IndexedCase",
@@ -106,37 +107,6 @@ class IndexManifest(BaseModel):
     doc_count: int = 0
     corpus: dict = Field(default_factory=dict)  # name, licence, date range of judgments
     bm25: dict = Field(default_factory=lambda: {"k1": 1.2, "b": 0.75, "idf": "lucene"})
-
-
-def filter_fields(record: CaseRecord) -> dict:
-    """The filterable values of a case, computed once here so both backends index the same ones."""
-    from leian.corpora.dictionaries import charge_group
-
-    return {
-        "court_level": record.court_level,
-        "province": record.province,
-        "tier": record.tier,
-        "year": record.year,
-        "charges": record.charges,
-        "charge_groups": sorted({charge_group(c) for c in record.charges}),
-    }
-
-
-FACET_KEYS = ("charge_groups", "statutes", "circumstances", "amount_yuan", "court_level", "year")
-
-
-def facets_of(record: CaseRecord) -> dict:
-    """The few fields the structure rerank needs (``FACET_KEYS``), so ranking never loads full judgments."""
-    from leian.corpora.dictionaries import charge_group
-
-    return {
-        "charge_groups": sorted({charge_group(c) for c in record.charges}),
-        "statutes": record.statutes,
-        "circumstances": record.circumstances,
-        "amount_yuan": record.amount_yuan,
-        "court_level": record.court_level,
-        "year": record.year,
-    }
 
 
 def matches(fields: dict, filters: Filters | None) -> bool:

@@ -56,7 +56,6 @@ from leian.retrieval.backends.base import (
     IndexManifest,
     Scored,
     WriteReport,
-    filter_fields,
 )
 from leian.retrieval.models import Filters
 
@@ -309,7 +308,7 @@ def _artifact_mappings(name: str) -> dict:
 
 def _document(case: IndexedCase) -> dict:
     r = case.record
-    f = filter_fields(r)
+    f = case.fields.filters
     first = r.defendants[0].sentence if r.defendants and r.defendants[0].sentence else None
     doc: dict[str, Any] = {
         "id": r.id,
@@ -815,7 +814,7 @@ class ElasticBackend:
         for chunk in _chunks(cases, self.options.bulk_docs):
             actions: dict[str, dict] = {}
             for c in chunk:
-                cid = c.record.id
+                cid = c.id
                 if self._building and (cid in self._seen or cid in actions):
                     report.failed[cid] = "duplicate id in corpus (first occurrence kept)"
                     continue

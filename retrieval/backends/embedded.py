@@ -41,14 +41,12 @@ import scipy.sparse as sp
 
 from leian.corpora.record import CaseRecord
 from leian.errors import IndexCorrupt, IndexIncompatible, IndexMissing, InvalidInput
-from leian.indexer.charge_model import TermCounts, charge_labels
+from leian.indexer.charge_model import TermCounts
 from leian.retrieval.backends.base import (
     IndexedCase,
     IndexManifest,
     Scored,
     WriteReport,
-    facets_of,
-    filter_fields,
 )
 from leian.retrieval.models import Filters
 
@@ -67,7 +65,7 @@ CREATE TABLE IF NOT EXISTS cases (
     facets TEXT NOT NULL,        -- base.facets_of but the columns above: what the rerank reads
     vector BLOB,                 -- float32, L2-normalised
     tokens TEXT NOT NULL,        -- space-joined jieba tokens
-    record TEXT NOT NULL         -- CaseRecord JSON, sections as [start, end] of the text (_record_json)
+    record TEXT NOT NULL         -- CaseRecord.to_compact_json()
 );
 CREATE TABLE IF NOT EXISTS tombstones (base_pos INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS artifacts (name TEXT PRIMARY KEY, data BLOB NOT NULL);
@@ -89,41 +87,16 @@ def _connect(path: Path) -> sqlite3.Connection:
     return con
 
 
-def _record_json(record: CaseRecord) -> str:
-    """The record as stored: each section that occurs in the text is its [start, end] there.
-
-    Sections are cut from the full text, so storing them again doubled every row (19 + 18 KB of a
-    LeCaRD judgment's 46 KB); any occurrence gives back the same string, so this is lossless."""
-    text = record.text
-    sections = {}
-    for name, value in record.sections:
-        at = text.find(value) if value else -1
-        sections[name] = [at, at + len(value)] if at >= 0 else value
-    # pydantic's own serializer for the rest (several times faster than json.dumps of model_dump);
-    # its output is one object, so the sections go in before the closing brace
-    head = record.model_dump_json(exclude={"sections"})
-    return f'{head[:-1]},"sections":{json.dumps(sections, ensure_ascii=False)}}}'
-
-
-def _record_of(stored: str) -> CaseRecord:
-    data = json.loads(stored)
-    text = data["text"]
-    data["sections"] = {
-        name: text[v[0] : v[1]] if isinstance(v, list) else v for name, v in data["sections"].items()
-    }
-    return CaseRecord.model_validate(data)
-
-
 # facets that are filter columns of their own: the stored facets JSON leaves them out (facets() adds them)
 _COLUMN_FACETS = ("court_level", "year")
 
 
 def _row_values(case: IndexedCase) -> tuple:
-    f = filter_fields(case.record)
+    f = case.fields.filters
     vec = None if case.vector is None else np.asarray(case.vector, dtype=np.float32).tobytes()
     return (
-        case.record.id,
-        _record_json(case.record),
+        case.id,
+        case.compact,
         case.token_text,
         vec,
         f["court_level"],
@@ -133,7 +106,7 @@ def _row_values(case: IndexedCase) -> tuple:
         json.dumps(f["charges"], ensure_ascii=False),
         json.dumps(f["charge_groups"], ensure_ascii=False),
         json.dumps(
-            {k: v for k, v in facets_of(case.record).items() if k not in _COLUMN_FACETS}, ensure_ascii=False
+            {k: v for k, v in case.fields.facets.items() if k not in _COLUMN_FACETS}, ensure_ascii=False
         ),
     )
 
@@ -501,7 +474,7 @@ class EmbeddedBackend:
             )
 
     def get(self, ids: Iterable[str]) -> dict[str, CaseRecord]:
-        return {cid: _record_of(rec) for cid, rec in self._columns("record", ids)}
+        return {cid: CaseRecord.from_compact_json(rec) for cid, rec in self._columns("record", ids)}
 
     def facets(self, ids: Iterable[str]) -> dict[str, dict]:
         return {
@@ -519,7 +492,7 @@ class EmbeddedBackend:
         con = _connect(self._gen / "cases.sqlite")
         try:
             for (rec,) in con.execute("SELECT record FROM cases ORDER BY id"):
-                yield _record_of(rec)
+                yield CaseRecord.from_compact_json(rec)
         finally:
             con.close()
 
@@ -529,8 +502,9 @@ class EmbeddedBackend:
         con = _connect(self._gen / "cases.sqlite")
         try:
             for cid, rec, toks in con.execute("SELECT id, record, tokens FROM cases ORDER BY id"):
+                # as stored: the record is decoded only if the new index asks for it
                 yield IndexedCase(
-                    record=_record_of(rec),
+                    compact=rec,
                     token_text=toks,
                     vector=None if st.vectors is None else st.vectors[st.pos[cid]].copy(),
                 )
@@ -564,15 +538,15 @@ class EmbeddedBackend:
         dim = self._manifest.dim
         for c in cases:
             if dim and c.vector is not None and np.asarray(c.vector).size != dim:
-                bad[c.record.id] = f"vector has {np.asarray(c.vector).size} dims, the index {dim}"
+                bad[c.id] = f"vector has {np.asarray(c.vector).size} dims, the index {dim}"
             elif dim and c.vector is None:
-                bad[c.record.id] = "missing vector: this index stores embeddings"
+                bad[c.id] = "missing vector: this index stores embeddings"
         return bad
 
     def upsert(self, cases: Iterable[IndexedCase]) -> WriteReport:
         cases = list(cases)
         report = WriteReport(failed=self._check_dims(cases))
-        good = [c for c in cases if c.record.id not in report.failed]
+        good = [c for c in cases if c.id not in report.failed]
         if not good:
             return report
         con = self._con()
@@ -580,10 +554,10 @@ class EmbeddedBackend:
             con.execute("BEGIN IMMEDIATE")
             try:
                 for c in good:
-                    old = con.execute("SELECT base_pos FROM cases WHERE id=?", (c.record.id,)).fetchone()
+                    old = con.execute("SELECT base_pos FROM cases WHERE id=?", (c.id,)).fetchone()
                     if old is not None and old[0] is not None:
                         con.execute("INSERT OR IGNORE INTO tombstones(base_pos) VALUES (?)", (old[0],))
-                    con.execute("DELETE FROM cases WHERE id=?", (c.record.id,))
+                    con.execute("DELETE FROM cases WHERE id=?", (c.id,))
                     v = _row_values(c)
                     con.execute(
                         "INSERT INTO cases(id, base_pos, record, tokens, vector, court_level, province, tier,"
@@ -712,7 +686,7 @@ class _Builder:
         report = WriteReport()
         dim = self.manifest.dim
         for c in cases:
-            cid = c.record.id
+            cid = c.id
             if cid in self.seen:
                 report.failed[cid] = "duplicate id in corpus (first occurrence kept)"
                 continue
@@ -722,14 +696,14 @@ class _Builder:
             self.seen.add(cid)
             pos = len(self.ids)
             self.ids.append(cid)
-            self.term_counts.add_counts(c.term_counts, charge_labels(c.record))
+            self.term_counts.add_counts(c.term_counts, c.charge_groups)
             self.lens.append(float(c.n_tokens))
             if dim:
                 self.vectors.append(np.asarray(c.vector, dtype=np.float32).reshape(-1))
-            if c.record.judgment_date:
-                self.dates.append(c.record.judgment_date)
-            if c.record.source.licence:
-                self.licences.add(f"{c.record.source.corpus or '?'}: {c.record.source.licence}")
+            if c.fields.judgment_date:
+                self.dates.append(c.fields.judgment_date)
+            if c.fields.licence:
+                self.licences.add(c.fields.licence)
             v = _row_values(c)
             self.con.execute(
                 "INSERT INTO cases(id, base_pos, record, tokens, vector, court_level, province, tier, year,"
