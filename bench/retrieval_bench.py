@@ -185,15 +185,15 @@ def _derived_vectors(spec: dict):
     with np.load(spec["vectors"]) as z:
         row = {str(i): j for j, i in enumerate(z["ids"])}
         real = z["vectors"].astype(np.float32)
-    prov: dict[str, tuple[str, str]] = {}
+    prov: dict[str, tuple[str, str, int]] = {}
     with open(spec["provenance"], encoding="utf-8") as f:
         for line in f:
-            sid, _header, facts, splice = line.rstrip("\n").split("\t")
-            prov[sid] = (facts, splice)
+            sid, _header, facts, splice, chars = line.rstrip("\n").split("\t")
+            prov[sid] = (facts, splice, int(chars))
     dim = real.shape[1]
 
-    def vector(cid: str, facts_chars: int) -> np.ndarray:
-        facts, splice = prov[cid]
+    def vector(cid: str) -> np.ndarray:
+        facts, splice, facts_chars = prov[cid]
         v = real[row[facts]].copy()
         if splice and splice in row:
             # the spliced paragraph is a small share of the facts (≤ 400 chars): weight it by length
@@ -246,8 +246,7 @@ def stage_build_synth(spec: dict) -> dict:
             load(spec["corpus"], fmt="lecard"), tokenizer, None, batch_size=32, workers=spec["workers"]
         ):
             t = time.perf_counter()
-            rec = case.record
-            v = vector(rec.id, len(rec.sections.facts or rec.text))
+            v = vector(case.id)  # from the provenance file: the build itself never rebuilds the records
             vec_s += time.perf_counter() - t
             case.vector = v
             batch.append(case)
@@ -573,7 +572,15 @@ def run(args, work: Path, docs: Path, queries: Path) -> int:
     corpus, prov = work / f"synth-{n}.jsonl.gz", work / f"synth-{n}.sources.tsv"
     sy = child(
         "synth",
-        {"source": str(docs), "out": str(corpus), "provenance": str(prov), "n": n, "seed": args.seed},
+        # the provenance columns are part of the spec: an older file without facts_chars is rewritten
+        {
+            "source": str(docs),
+            "out": str(corpus),
+            "provenance": str(prov),
+            "n": n,
+            "seed": args.seed,
+            "provenance_columns": "id header facts splice facts_chars",
+        },
         work / "synth.json",
     )
     syn_idx = work / f"synth-{n}"

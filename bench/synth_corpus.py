@@ -211,8 +211,9 @@ def write_corpus(
     """Stream ``n`` synthetic judgments to ``out`` (gzip when it ends in .gz; level 1: the benchmark
     reads it back, and level 6 would triple the writing time for a ~15% smaller file).
 
-    ``provenance``: also write a TSV ``id header facts splice`` (source ids; splice empty when none),
-    so the source ids can be read without parsing the full judgments again."""
+    ``provenance``: also write a TSV ``id header facts splice facts_chars`` (source ids, splice empty
+    when none; the length of the judgment's facts as the loader reads them), so they can be had
+    without parsing the full judgments again."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -230,7 +231,8 @@ def write_corpus(
             f.write("\n")
             if prov is not None:
                 src = doc["synth"]
-                prov.write(f"{doc['id']}\t{src['header']}\t{src['facts']}\t{src['splice'] or ''}\n")
+                facts = len(doc["ajjbqk"].strip()) or len(doc["qw"])
+                prov.write(f"{doc['id']}\t{src['header']}\t{src['facts']}\t{src['splice'] or ''}\t{facts}\n")
     tmp.replace(out)  # a half-written corpus never carries the final name
     return SynthSummary(
         path=str(out),

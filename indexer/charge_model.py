@@ -74,6 +74,7 @@ class ChargeModel:
             return None
         if len(keep) > max_docs:
             keep = _balanced_subset(keep, label_lists, max_docs)
+        fitters = _start_fitters(workers, -(-len(labels) // FIT_GROUP))
         tf = counts.matrix()[keep]
         df = np.diff(tf.tocsc().indptr)
         terms = counts.terms()
@@ -101,7 +102,7 @@ class ChargeModel:
         # a charge every example has is certain; one the subsample lost keeps -10 (cannot be learned)
         bias[y.all(axis=0)] = 10.0
         todo = [j for j in range(len(labels)) if y[:, j].any() and not y[:, j].all()]
-        for j, (w, b) in zip(todo, _fit_charges(x, y, todo, c, workers, on_progress), strict=True):
+        for j, (w, b) in zip(todo, _fit_charges(x, y, todo, c, fitters, on_progress), strict=True):
             coef[j] = SIGMOID_SCALE * w
             bias[j] = SIGMOID_SCALE * b
         return cls(vocab, idf, coef, bias, labels)
@@ -161,28 +162,47 @@ def _training_rows(y: np.ndarray, seed: int) -> np.ndarray:
     return np.sort(np.concatenate([pos, neg]))
 
 
+def _start_fitters(workers: int | None, n_groups: int):
+    """The processes the charges will be fitted in, started now: spawning them and importing
+    scikit-learn there (~0.8 s) then overlaps the preparation of the matrix in this process.
+    None when the charges are fitted here (one worker, or one group of charges)."""
+    from leian import usable_cores
+
+    n = min(workers or usable_cores(), n_groups)
+    if n <= 1:
+        return None
+    from joblib import Parallel, delayed
+
+    # results come back in order as they finish; joblib memory-maps the matrix once for them all
+    run = Parallel(n_jobs=n, backend="loky", return_as="generator")
+    return run, run(delayed(_load_fitter)() for _ in range(n))
+
+
+def _load_fitter() -> None:
+    from sklearn.svm import LinearSVC  # noqa: F401
+
+
 def _fit_charges(
     x: sp.csr_matrix,
     y: np.ndarray,
     todo: list[int],
     c: float,
-    workers: int | None,
+    fitters,
     on_progress: Callable[[int], None] | None,
 ) -> Iterator[tuple[np.ndarray, float]]:
-    """Fit the charges in ``todo``, yielded in that order. Across processes, not threads: liblinear's
-    generator is process-wide, so threads would draw from it in a racy order and builds would differ.
-    Charges go out in groups of ``FIT_GROUP`` (one task per charge costs more in transfers)."""
-    from leian import usable_cores
-
+    """Fit the charges in ``todo``, yielded in that order, in the processes of ``_start_fitters``.
+    Across processes, not threads: liblinear's generator is process-wide, so threads would draw from
+    it in a racy order and builds would differ. Charges go out in groups of ``FIT_GROUP`` (one task
+    per charge costs more in transfers)."""
     groups = [todo[k : k + FIT_GROUP] for k in range(0, len(todo), FIT_GROUP)]
-    n = min(workers or usable_cores(), len(groups))
-    if n <= 1:
+    if fitters is None:
         fitted = (_fit_some(x, y[:, g], c, g) for g in groups)
     else:
-        from joblib import Parallel, delayed
+        run, started = fitters
+        for _ in started:  # every process is up (and the generator done, so run can be called again)
+            pass
+        from joblib import delayed
 
-        # joblib memory-maps x once for all the processes; results come back in order as they finish
-        run = Parallel(n_jobs=n, backend="loky", return_as="generator")
         fitted = run(delayed(_fit_some)(x, y[:, g], c, g) for g in groups)
     for part in fitted:
         yield from part

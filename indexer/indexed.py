@@ -65,10 +65,10 @@ class IndexedCase:
     """The extracted record, its jieba tokens and its embedding.
 
     Give it the ``record``, or the record's ``compact`` JSON (``CaseRecord.to_compact_json``, what the
-    embedded backend stores) and, when at hand, its ``fields``; what is not given is derived on first use. Built in
-    the indexer's worker processes, a case crosses into the main process in that compact form, and the
-    main process, which every case of a build goes through, rebuilds no ``CaseRecord`` unless a
-    backend or the embedder asks for ``.record``: unpickling the records took a third of its time.
+    embedded backend stores) and, when at hand, its ``fields``; what is not given is derived on first
+    use. Built in the indexer's worker processes, a case crosses into the main process in that compact
+    form, and the main process, which every case of a build goes through, rebuilds no ``CaseRecord``
+    unless a backend asks for ``.record``: rebuilding them all there took a fifth of its CPU.
 
     The tokens travel as one space-joined string (tokens hold no spaces): that is what both backends
     store. ``tokens=[...]`` is accepted too. ``counts`` are the term counts when the tokeniser already

@@ -79,7 +79,8 @@ def test_lecard_shape_read_by_the_loader(sources, tmp_path):
         assert rec.id == d["id"] == row[0]
         assert rec.sections.facts == d["ajjbqk"] and d["ajjbqk"] in d["qw"]
         src = d["synth"]
-        assert [src["header"], src["facts"], src["splice"] or ""] == row[1:]
+        assert [src["header"], src["facts"], src["splice"] or ""] == row[1:4]
+        assert int(row[4]) == len(rec.sections.facts or rec.text)
         a, b = by_id[src["header"]], by_id[src["facts"]]
         assert a.group == b.group  # header and facts from one charge group
         assert d["qw"] == a.court_line + b.parties + d["ajjbqk"] + b.tail
