@@ -134,6 +134,10 @@ class IndexedCase:
     def n_tokens(self) -> int:
         return sum(self.term_counts.values())
 
+    def __repr__(self) -> str:
+        vec = "no vector" if self.vector is None else f"vector[{np.asarray(self.vector).size}]"
+        return f"IndexedCase(id={self.id!r}, {len(self.tokens)} tokens, {vec})"
+
     def __reduce__(self):
         # what crosses a process boundary: strings and small tuples, which pickle as fast as memcpy;
         # the counts as their terms joined, a dict of ~550 entries being slower to pickle

@@ -57,6 +57,7 @@ def test_a_case_crosses_processes_in_compact_form_and_decodes_its_record_only_wh
     assert back.id == r.id and back.fields == CaseFields.of(r) and back.charge_groups == case.charge_groups
     assert back.token_text == case.token_text and dict(back.term_counts) == {"盗窃": 2, "手机": 1}
     assert np.array_equal(back.vector, vec)
+    assert repr(back) == f"IndexedCase(id={r.id!r}, 3 tokens, vector[4])"
     assert "record" not in vars(back)  # nothing above needed the record itself
     assert back.record == r
     # the compact form alone (as an index stores it) is a case too; its fields come from the record
