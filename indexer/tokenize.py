@@ -47,6 +47,9 @@ ENGINES = ("rjieba", "jieba")
 # ASCII and ideographs tokenises the same without NFKC, which costs a third of the tokeniser's time.
 _SEPARATORS = "、。“”‘’×《》〈〉【】「」—·\u3000，（）：；％＊／［］？＋－！"
 _NEEDS_NFKC = re.compile(rf"[^\x00-\x7f\u3007\u3400-\u4dbf\u4e00-\u9fff{_SEPARATORS}]")
+# such characters in a row, with the one before them: a combining mark composes with the character it
+# follows, and none of the others (ASCII, ideographs, separators) is ever composed with what follows
+_NFKC_RUN = re.compile(rf".?[^\x00-\x7f\u3007\u3400-\u4dbf\u4e00-\u9fff{_SEPARATORS}]+", re.S)
 
 
 class _Segmenter(NamedTuple):
@@ -152,12 +155,18 @@ class Tokenizer:
 
 
 def _normalise(text: str) -> str:
-    """``NFKC(text).lower()`` as far as the tokens can tell: NFKC only for text that needs it."""
+    """``NFKC(text).lower()`` as far as the tokens can tell: NFKC only where the text needs it."""
     # the two that most often need it in judgments (１．５克, ……), replaced by their NFKC forms
     text = text.replace("．", ".").replace("…", "...")
     if _NEEDS_NFKC.search(text):
-        text = unicodedata.normalize("NFKC", text)
+        # only the runs that need it (①, ㎡, full-width digits): NFKC of a whole judgment's facts
+        # took ~1 ms, as long as the rest of the tokeniser
+        text = _NFKC_RUN.sub(_nfkc, text)
     return text.lower()
+
+
+def _nfkc(m: re.Match) -> str:
+    return unicodedata.normalize("NFKC", m.group())
 
 
 def unique_terms(tokens: list[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import subprocess
 import sys
@@ -146,6 +147,24 @@ def test_fast_paths_equal_the_literal_rules(tok, sample_texts):
     ]
     for text in edge + sample_texts:
         assert tok.tokenize(text) == _reference_tokenize(tok, text)
+
+
+def test_nfkc_of_the_runs_that_need_it_equals_nfkc_of_the_whole_text(tok):
+    # NFKC is applied only to the characters that need it (with the one before them); random strings
+    # of what composes, decomposes, reorders or changes under NFKC, among plain text, must tokenise
+    # exactly as the whole text normalised would
+    pieces = [
+        *"盗窃抢劫被告人二〇一八年",  # ideographs and 〇
+        *"ae1.5 xyz，。（）",  # ASCII and separators
+        *"\u0301\u0327\u0308\u0323\u3099",  # combining marks (the last composes kana)
+        *"ｅＡ１２３．％",  # full-width forms
+        *"①⑴㎡²ﬁ㈱Å\u2f00\uf900\U0002f800",  # circled, squared, superscript, ligature, compatibility
+        *"\u1100\u1161\u11a8か",  # Hangul jamo (they compose), kana
+    ]
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 24)))
+        assert tok.tokenize(text) == _reference_tokenize(tok, text), ascii(text)
 
 
 def test_tokenising_never_changes_the_vocabulary(tok, sample_texts):
