@@ -459,8 +459,8 @@ class Embedder:
         prompt = self.passage_prompt if prompt is None else prompt
         return self._chunk_many([text], prompt)[0]
 
-    def _token_offsets(self, texts: Sequence[str]) -> list:
-        """Encodings of whole texts (no special tokens), for their offsets.
+    def _token_offsets(self, texts: Sequence[str], add_special_tokens: bool = False) -> list:
+        """Encodings of whole texts (no special tokens unless asked), for their offsets and ids.
 
         The Rust tokenizer is the one the model encodes with, and it keeps whatever truncation the
         last encode set (512 tokens), which would silently cut the offsets: it is switched off here,
@@ -469,7 +469,7 @@ class Embedder:
         with self._lock:
             self._backend_tok.no_truncation()
             self._backend_tok.no_padding()
-            return self._backend_tok.encode_batch(list(texts), add_special_tokens=False)
+            return self._backend_tok.encode_batch(list(texts), add_special_tokens=add_special_tokens)
 
     def _chunk_many(self, texts: Sequence[str], prompt: str) -> list[list[str]]:
         budget = self._budget[prompt]

