@@ -53,6 +53,12 @@ class IndexCorrupt(IndexError_):
     code = "index_corrupt"
 
 
+class IndexBusy(IndexError_):
+    """Another process is writing the index in a way this write cannot run beside (a full build)."""
+
+    code = "index_busy"
+
+
 class IndexIncompatible(IndexError_):
     """The index was built with another model, tokenizer, dictionary or format version."""
 

@@ -119,6 +119,8 @@ def test_openapi_and_offline_docs(server):
                  "/healthz", "/v1/stats"):  # fmt: skip
         assert path in spec["paths"], path
     assert "X-API-Key" in json.dumps(spec["components"]["securitySchemes"])
+    assert "409" in spec["paths"]["/v1/documents"]["post"]["responses"]  # writes refused while rebuilt
+    assert "409" in spec["paths"]["/v1/documents/{doc_id}"]["delete"]["responses"]
     docs = httpx.get(server.url + "/docs")
     assert docs.status_code == 200 and "/openapi.json" in docs.text
     assert not external_refs(docs.text)
@@ -312,6 +314,28 @@ def test_add_and_delete_documents(client, query):
     assert doc_count(client) == before
     assert_error(client.delete("/v1/documents/api-test-doc-1"), 404, "not_found")
     assert_error(client.get("/v1/cases/api-test-doc-1"), 404)
+
+
+def test_writes_while_the_index_is_rebuilt_are_409_and_searches_go_on(sample_index, client, query):
+    from leian.retrieval.backends import new_manifest
+    from leian.retrieval.backends.embedded import EmbeddedBackend
+
+    before = doc_count(client)
+    top = client.post("/v1/search", json={"facts": query["q"], "top_k": 1}).json()["hits"][0]["id"]
+    m = new_manifest("embedded", "rebuild", tokenizer="t", dim=None)
+    # a rebuild by another program (here: this test process) holds the index until it swaps
+    with pytest.raises(RuntimeError, match="abandoned"), EmbeddedBackend.building(sample_index, m):
+        e = assert_error(
+            client.post("/v1/documents", json={"id": "api-busy", "text": query["q"]}), 409, "index_busy"
+        )
+        assert "being rebuilt" in e["message"] and "try again" in e["message"].lower()
+        assert_error(client.delete(f"/v1/documents/{top}"), 409, "index_busy")
+        r = client.post("/v1/search", json={"facts": query["q"], "top_k": 1})
+        assert r.status_code == 200 and r.json()["hits"][0]["id"] == top
+        raise RuntimeError("abandoned")
+    assert doc_count(client) == before
+    assert_error(client.get("/v1/cases/api-busy"), 404)
+    assert client.get(f"/v1/cases/{top}").status_code == 200
 
 
 # ---------------------------------------------------------------- batches

@@ -24,6 +24,7 @@ from leian.corpora.record import CaseRecord, Sections
 from leian.errors import (
     BackendError,
     BackendUnavailable,
+    IndexBusy,
     IndexCorrupt,
     IndexIncompatible,
     IndexMissing,
@@ -34,6 +35,7 @@ from leian.indexer.tokenize import Tokenizer, unique_terms
 from leian.retrieval.backends import new_manifest
 from leian.retrieval.backends.base import Backend, facets_of, filter_fields, matches
 from leian.retrieval.backends.elastic import (
+    LOCK_ID,
     ElasticBackend,
     ElasticOptions,
     drop_elastic,
@@ -504,6 +506,119 @@ def test_failed_build_keeps_the_live_index(opts, cases, tokenizer):
         assert live.concrete_index() == before and live.count() == 20
         live.close()
     finally:
+        drop_elastic(opts, name)
+
+
+def _tiny(n: int, tag: str = "") -> list[IndexedCase]:
+    """Cases that need no corpus: a few words of facts each."""
+    return [
+        IndexedCase(
+            record=CaseRecord(
+                id=f"t{tag}{i}", text=f"被告人盗窃手机{i}部", sections=Sections(facts=f"盗窃手机{i}部")
+            ),
+            tokens=["盗窃", "手机", str(i)],
+            vector=unit(f"t{tag}{i}"),
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_rebuild_keeps_updates_and_other_builds_out_until_it_has_swapped(opts, tokenizer):
+    name = _name("lock")
+    try:
+        with ElasticBackend.building(opts, name, _manifest(name, tokenizer)) as b:
+            assert b._lock is None  # a first build has nothing live to lose
+            b.upsert(_tiny(3))
+        live = open_elastic(opts, name)
+        with ElasticBackend.building(opts, name, _manifest(name, tokenizer)) as b:
+            b.upsert(_tiny(5, "n"))
+            for write in (lambda: live.upsert(_tiny(1, "x")), lambda: live.delete(["t0"])):
+                with pytest.raises(
+                    IndexBusy, match=r"is being rebuilt \(build by process \d+ on .*, started "
+                ):
+                    write()
+            with pytest.raises(IndexBusy, match="being rebuilt by another process"):  # noqa: SIM117
+                with ElasticBackend.building(opts, name, _manifest(name, tokenizer)):
+                    pass
+            assert live.count() == 3  # searches go on meanwhile
+        assert sorted(live.ids()) == [f"tn{i}" for i in range(5)]
+        assert live.upsert(_tiny(1, "x")).written == 1 and live.delete(["tn0"]).deleted == 1
+
+        # a failed rebuild lets writers in again at once
+        with (
+            pytest.raises(RuntimeError, match="boom"),
+            ElasticBackend.building(opts, name, _manifest(name, tokenizer)),
+        ):
+            raise RuntimeError("boom")
+        assert live.delete(["tn1"]).deleted == 1
+        live.close()
+    finally:
+        drop_elastic(opts, name)
+
+
+def test_a_killed_rebuild_holds_the_index_until_its_lease_runs_out(opts, tokenizer):
+    name = _name("lease")
+    try:
+        with ElasticBackend.building(opts, name, _manifest(name, tokenizer)) as b:
+            b.upsert(_tiny(2))
+        live = open_elastic(opts, name)
+        # what a build killed outright leaves behind: its lock, lease still running
+        client = make_client(opts)
+        lock = {
+            "kind": "lock",
+            "detail": "build by process 1 on gone, started then",
+            "at": "2026-01-01",
+            "ts": 0,
+        }
+        client.index(
+            index=f"{name}-artifacts", id=LOCK_ID, document={**lock, "ts": time.time_ns() + 60 * 10**9}
+        )
+        with pytest.raises(IndexBusy, match=r"process 1 on gone.*its lock runs out at "):
+            live.upsert(_tiny(1, "x"))
+        # once the lease has run out, updates go through and the next build takes the lock over
+        client.index(index=f"{name}-artifacts", id=LOCK_ID, document={**lock, "ts": time.time_ns() - 1})
+        assert live.upsert(_tiny(1, "x")).written == 1
+        with ElasticBackend.building(opts, name, _manifest(name, tokenizer)) as b:
+            assert b._lock is not None
+            with pytest.raises(IndexBusy):
+                live.delete(["t0"])
+            b.upsert(_tiny(4, "n"))
+        assert live.count() == 4 and live.delete(["tn0"]).deleted == 1
+        client.close()
+        live.close()
+    finally:
+        drop_elastic(opts, name)
+
+
+def test_a_rebuild_renews_its_lease_and_stops_when_another_took_over(opts, tokenizer, monkeypatch):
+    from leian.retrieval.backends import elastic
+
+    monkeypatch.setattr(elastic, "_RENEW_AFTER_S", 0.0)  # renew at every write
+    name = _name("renew")
+    client = make_client(opts)
+    try:
+        with ElasticBackend.building(opts, name, _manifest(name, tokenizer)) as b:
+            b.upsert(_tiny(2))
+        live = open_elastic(opts, name)
+        with ElasticBackend.building(opts, name, _manifest(name, tokenizer)) as b:
+            first = client.get(index=f"{name}-artifacts", id=LOCK_ID)["_source"]["ts"]
+            time.sleep(0.01)
+            b.upsert(_tiny(2, "n"))
+            assert client.get(index=f"{name}-artifacts", id=LOCK_ID)["_source"]["ts"] > first
+        # a build that stalled past its lease, and whose index another build took over, gives up
+        # and leaves the other build's lock alone
+        with (
+            pytest.raises(IndexBusy, match="another build took the index over"),
+            ElasticBackend.building(opts, name, _manifest(name, tokenizer)) as b,
+        ):
+            theirs = {"kind": "lock", "detail": "the other build", "ts": time.time_ns() + 60 * 10**9}
+            client.index(index=f"{name}-artifacts", id=LOCK_ID, document=theirs)
+            b.upsert(_tiny(3, "z"))
+        assert client.get(index=f"{name}-artifacts", id=LOCK_ID)["_source"]["detail"] == "the other build"
+        assert sorted(live.ids()) == ["tn0", "tn1"]
+        live.close()
+    finally:
+        client.close()
         drop_elastic(opts, name)
 
 

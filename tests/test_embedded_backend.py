@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -17,7 +20,7 @@ import numpy as np
 import pytest
 
 from leian.corpora.record import COURT_LEVELS, TIERS, CaseRecord, Defendant, Sections
-from leian.errors import IndexCorrupt, IndexIncompatible, IndexMissing
+from leian.errors import IndexBusy, IndexCorrupt, IndexIncompatible, IndexMissing
 from leian.retrieval.backends import build_backend, new_manifest, open_backend
 from leian.retrieval.backends.base import IndexedCase, facets_of, filter_fields, matches
 from leian.retrieval.backends.embedded import EmbeddedBackend
@@ -416,6 +419,88 @@ def test_other_handles_and_processes_see_writes_and_rebuilds(index, corpus):
         assert [c for c, _ in be.lexical(["重建"], None, 3)] == ["r0", "r1", "r2"]
         assert be.get(["c000"]) == {}
     assert_all_bm25(other, Live(new))
+
+
+# ------------------------------------------------------------------------------- one writer at a time
+def test_a_build_keeps_updates_and_other_builds_out_until_it_has_swapped(index, corpus):
+    root, rng = index.root, np.random.default_rng(11)
+    before = index.lexical(["词01", "词04"], None, 20)
+    with EmbeddedBackend.building(root, manifest()) as b:
+        b.upsert(make_corpus(8, seed=5))
+        # the live index still answers, but takes no writes: the swap would undo them
+        assert index.count() == len(corpus) and index.lexical(["词01", "词04"], None, 20) == before
+        for write in (lambda: index.upsert([make_case("x1", ["新"], rng)]), lambda: index.delete(["c000"])):
+            with pytest.raises(IndexBusy, match=rf"being rebuilt \(build by process {os.getpid()}, started "):
+                write()
+        # nor from another process
+        code = (
+            "from leian.retrieval.backends.embedded import EmbeddedBackend;"
+            f"EmbeddedBackend({str(root)!r}).delete(['c001'])"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert out.returncode != 0 and "IndexBusy" in out.stderr and "being rebuilt" in out.stderr
+        # a second build gives up at once instead of deleting this one's generation as stale
+        t = time.monotonic()
+        with pytest.raises(IndexBusy, match="being rebuilt by another process"):  # noqa: SIM117
+            with EmbeddedBackend.building(root, manifest()):
+                pass
+        assert time.monotonic() - t < 5
+        assert len(list(root.glob("gen-*.tmp"))) == 1
+    assert index.count() == 8
+    assert index.upsert([make_case("x1", ["新"], rng)]).written == 1 and index.count() == 9
+    assert sorted(EmbeddedBackend(root).ids()) == sorted([f"c{i:03d}" for i in range(8)] + ["x1"])
+
+
+def test_a_build_waits_for_updates_in_flight(index, monkeypatch):
+    from leian.retrieval.backends import writer_lock
+
+    monkeypatch.setattr(writer_lock, "UPDATES_WAIT_S", 0.3)
+    with index.updating(), pytest.raises(IndexBusy, match="being updated by another process"):  # noqa: SIM117
+        with EmbeddedBackend.building(index.root, manifest()):
+            pass
+    # an update that ends while the build waits lets it through
+    monkeypatch.setattr(writer_lock, "UPDATES_WAIT_S", 30)
+    update = index.updating()
+    update.__enter__()
+    threading.Timer(0.3, update.__exit__, (None, None, None)).start()
+    t = time.monotonic()
+    build(index.root, make_corpus(3, seed=6))
+    assert time.monotonic() - t >= 0.25 and EmbeddedBackend(index.root).count() == 3
+
+
+def test_a_killed_build_leaves_the_directory_unlocked_and_buildable(tmp_path):
+    root = tmp_path / "first"
+    code = (
+        "import sys, time\n"
+        "from leian.retrieval.backends import new_manifest\n"
+        "from leian.retrieval.backends.embedded import EmbeddedBackend\n"
+        "m = new_manifest('embedded', 'first', tokenizer='test-tokenizer', dim=None)\n"
+        f"with EmbeddedBackend.building({str(root)!r}, m):\n"
+        "    print('building', flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "building"
+        with pytest.raises(IndexBusy):  # noqa: SIM117
+            with EmbeddedBackend.building(root, manifest()):
+                pass
+    finally:
+        p.kill()  # SIGKILL: no cleanup runs
+        p.wait(timeout=60)
+    assert {x.name for x in root.iterdir()} >= {"LOCK"} and list(root.glob("gen-*.tmp"))
+    be = build(root, make_corpus(4, seed=2))  # the first build of this directory: not "not an index"
+    assert be.count() == 4 and not list(root.glob("gen-*.tmp"))
+
+
+def test_a_handle_opened_before_a_rebuild_writes_to_the_new_index(index):
+    rng = np.random.default_rng(12)
+    build(index.root, make_corpus(5, seed=3)).close()
+    # no read in between: the write itself must follow CURRENT, or it lands in the deleted generation
+    assert index.upsert([make_case("after", ["重建后"], rng)]).written == 1
+    fresh = EmbeddedBackend(index.root)
+    assert fresh.count() == 6 and list(fresh.get(["after"])) == ["after"]
+    assert index.delete(["c000"]).deleted == 1 and EmbeddedBackend(index.root).count() == 5
 
 
 # ------------------------------------------------------------------------------------------ manifest

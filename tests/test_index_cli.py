@@ -231,6 +231,27 @@ def test_delete(index):
     assert EmbeddedBackend(index).count() == 404
 
 
+def test_writes_during_a_build_are_refused_in_one_line_and_change_nothing(index, baseline, tmp_path):
+    from leian.retrieval.backends import new_manifest
+
+    docs = sample_docs()
+    extra = write_jsonl(tmp_path / "add.jsonl", [{**docs[0], "id": "990001", "ajjbqk": NEW_FACTS}])
+    victim = str(docs[20]["id"])
+    m = new_manifest("embedded", "idx", tokenizer="t", dim=None)
+    with pytest.raises(RuntimeError, match="abandoned"), EmbeddedBackend.building(index, m):
+        for args, says in (
+            ((str(extra), "--add"), "being rebuilt (build by process"),
+            (("--delete", victim), "a case written now would be lost"),
+            ((str(extra),), "being rebuilt by another process"),
+        ):
+            p = leian("index", *args, "--index", str(index), "--no-embeddings", "--workers", "1")
+            one_error_line(p, "leian index: error:", says)
+        raise RuntimeError("abandoned")  # the build fails: the index must be as it was
+    assert snapshot(index)[0] == baseline[0] and snapshot(index)[2] == baseline[2]
+    p = leian("index", str(extra), "--index", str(index), "--add", "--no-embeddings", "--workers", "1")
+    assert p.returncode == 0 and p.stderr.strip().endswith("406 in the index"), p.stderr
+
+
 @pytest.fixture(scope="module")
 def bad_inputs(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("bad")

@@ -11,9 +11,16 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from leian.api.deps import ApiKey, SearcherDep
-from leian.api.schemas import DocumentsIn, WriteOut
+from leian.api.schemas import DocumentsIn, ErrorOut, WriteOut
 
-router = APIRouter(prefix="/v1", tags=["documents"])
+# a rebuild by another program (`leian index CORPUS`) would swap the write away: refused until it ends
+_BUSY = {
+    409: {
+        "model": ErrorOut,
+        "description": "the index is being rebuilt (index_busy): retry when it has finished",
+    }
+}
+router = APIRouter(prefix="/v1", tags=["documents"], responses=_BUSY)
 
 
 def _out(searcher, report) -> WriteOut:

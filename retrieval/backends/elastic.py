@@ -7,7 +7,9 @@ Layout for a logical index ``NAME``::
 
 Both aliases are swapped in one ``_aliases`` request when a rebuild finishes, so searches never see a
 half-built index and never fail during a swap; the old concrete indices are deleted after a grace
-period that lets in-flight searches finish.
+period that lets in-flight searches finish. While a rebuild runs, the live artifacts index holds its
+build lock (``LOCK_ID``): updates and other builds are refused, as a case written to the live index
+then would be lost at the swap.
 
 Scoring agrees with the embedded backend: jieba tokens are computed in Python and indexed as
 space-joined text in a ``whitespace``-analysed field with BM25 (k1 1.2, b 0.75); Elasticsearch's
@@ -27,8 +29,10 @@ import contextlib
 import datetime as dt
 import hashlib
 import math
+import os
 import re
 import secrets
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -42,6 +46,7 @@ from leian.corpora.record import CaseRecord
 from leian.errors import (
     BackendError,
     BackendUnavailable,
+    IndexBusy,
     IndexCorrupt,
     IndexIncompatible,
     IndexMissing,
@@ -62,6 +67,12 @@ from leian.retrieval.models import Filters
 K1, B = 1.2, 0.75
 MAX_WINDOW = 10_000  # index.max_result_window and the kNN num_candidates ceiling
 MANIFEST_ID = "manifest"
+# A rebuild's lock, a document in the live artifacts index. Elasticsearch drops no lock when its
+# holder dies, so the build holds a lease that it renews as it writes: a build that is killed keeps
+# writers out until its lease has run out.
+LOCK_ID = "build-lock"
+BUILD_LEASE_S = 600
+_RENEW_AFTER_S = 60
 ARTIFACT_CHUNK = 4 * 1024 * 1024  # bytes of blob per artifact document (well under http.max_content_length)
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,150}$")
 
@@ -220,6 +231,11 @@ def _aliases(client, url: str, alias: str) -> dict[str, list[str]]:
     if resp.meta.status == 404:
         return {}
     return {concrete: sorted((v or {}).get("aliases", {})) for concrete, v in body.items()}
+
+
+def _version(doc) -> dict:
+    """The optimistic-concurrency condition that a write succeeds only on this version of ``doc``."""
+    return {"if_seq_no": doc["_seq_no"], "if_primary_term": doc["_primary_term"]}
 
 
 def _get_doc(client, url: str, index: str, doc_id: str, what: str) -> dict | None:
@@ -396,6 +412,8 @@ class ElasticBackend:
         self._building = _target is not None
         self._seen: set[str] = set()  # ids written during a build (duplicates are reported)
         self._dim: int | None = None
+        self._lock: dict | None = None  # the build lock this build holds: index, id, seq_no, primary_term
+        self._lock_renewed = 0.0
 
     # ------------------------------------------------------------------ plumbing
     def _call(self, what: str, fn: Callable, *args, **kw):
@@ -727,6 +745,7 @@ class ElasticBackend:
     # ------------------------------------------------------------------ artifacts and audit
     def put_artifact(self, name: str, data: bytes) -> None:
         """Store a blob in chunks (documents stay small), then its header; stale chunks are removed."""
+        self._check_lock()
         head_id = f"artifact:{name}"
         old = self._art_doc(head_id, "reading an artifact")
         old_n = int(old["_source"].get("n_chunks", 0)) if old else 0
@@ -810,6 +829,7 @@ class ElasticBackend:
         cluster stays unreachable ``BackendUnavailable`` says how many were written before.
         """
         report = WriteReport()
+        self._check_lock()
         dim = self._index_dim() if not self._building else self._dim
         for chunk in _chunks(cases, self.options.bulk_docs):
             actions: dict[str, dict] = {}
@@ -900,6 +920,7 @@ class ElasticBackend:
 
         ids = list(dict.fromkeys(ids))
         report = WriteReport()
+        self._check_lock()
         client = self._client.options(request_timeout=self.options.bulk_timeout)
         actions = ({"_op_type": "delete", "_index": self._cases, "_id": i} for i in ids)
         with _translated(self.options.url, "bulk delete", self._cases):
@@ -954,6 +975,7 @@ class ElasticBackend:
         client = b._client
         try:
             b._reject_foreign(name)
+            b._take_lock()
             settings = {
                 "number_of_shards": options.shards,
                 "number_of_replicas": 0,  # replicas are added after the bulk load (faster)
@@ -988,15 +1010,109 @@ class ElasticBackend:
                 MANIFEST_ID, {"kind": "manifest", "manifest": m.model_dump(mode="json"), "write_seq": 0}
             )
             yield b
-            b._finish(m)
+            b._check_lock()
+            b._finish(m)  # the swap deletes the old artifacts index, and the lock in it
         except BaseException:
             with contextlib.suppress(Exception):
                 client.options(ignore_status=404, request_timeout=options.request_timeout).indices.delete(
                     index=f"{cases},{art}"
                 )
+            b._drop_lock()
             b.close()
             raise
         b.close()
+
+    # ------------------------------------------------------------------ one writer at a time
+    def _take_lock(self) -> None:
+        """Building: hold the live index's build lock until the swap, or refuse (IndexBusy) while
+        another build holds it. The first build of a name has nothing live to lose and takes none."""
+        from elasticsearch import ConflictError
+
+        live = f"{self.index_name}-artifacts"
+        if not _aliases(self._client, self.options.url, live):
+            return
+        doc = {
+            "kind": "lock",
+            "detail": f"build by process {os.getpid()} on {socket.gethostname()}, started {_now()}",
+            "at": _now(),
+            "ts": 0,  # for a lock: when its lease runs out (ns since the epoch)
+        }
+        for _ in range(3):
+            held = _get_doc(self._client, self.options.url, live, LOCK_ID, "reading the build lock")
+            if held is not None and held["_source"].get("ts", 0) > time.time_ns():
+                raise IndexBusy(
+                    self._busy(held, "is being rebuilt by another process", "wait for it to finish")
+                )
+            doc["ts"] = time.time_ns() + BUILD_LEASE_S * 10**9
+            # created, or taken over from a build whose lease ran out, only if nobody was faster
+            cond = {"op_type": "create"} if held is None else _version(held)
+            with _translated(self.options.url, "taking the build lock", live):
+                try:
+                    r = self._client.index(index=live, id=LOCK_ID, document=doc, **cond)
+                except ConflictError:
+                    continue
+            self._lock = {"index": r["_index"], "id": LOCK_ID, **_version(r)}
+            self._lock_renewed = time.monotonic()
+            return
+        raise IndexBusy(f"Elasticsearch index {self.index_name} is being rebuilt by another process")
+
+    def _check_lock(self) -> None:
+        """Before a write. Building: renew this build's lease now and then. Live: refuse while a
+        build holds the index (its swap would undo the write)."""
+        from elasticsearch import ConflictError
+
+        if not self._building:
+            held = self._art_doc(LOCK_ID, "reading the build lock")
+            if held is not None and held["_source"].get("ts", 0) > time.time_ns():
+                raise IndexBusy(
+                    self._busy(
+                        held,
+                        "is being rebuilt",
+                        "a case written now would be lost when the new index is swapped in. Try again "
+                        "when the build has finished",
+                    )
+                )
+            return
+        if self._lock is None or time.monotonic() - self._lock_renewed < _RENEW_AFTER_S:
+            return
+        lock = self._lock
+        with _translated(self.options.url, "renewing the build lock", lock["index"]):
+            try:
+                r = self._client.update(
+                    index=lock["index"],
+                    id=LOCK_ID,
+                    doc={"ts": time.time_ns() + BUILD_LEASE_S * 10**9},
+                    if_seq_no=lock["if_seq_no"],
+                    if_primary_term=lock["if_primary_term"],
+                )
+            except ConflictError:
+                self._lock = None  # not ours any more: never delete it
+                raise IndexBusy(
+                    f"this build of Elasticsearch index {self.index_name} stalled for over "
+                    f"{BUILD_LEASE_S} s and another build took the index over; this one is abandoned"
+                ) from None
+        lock.update(_version(r))
+        self._lock_renewed = time.monotonic()
+
+    def _drop_lock(self) -> None:
+        """A failed build lets writers in again (only its own lock: never one taken over)."""
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            with contextlib.suppress(Exception):
+                self._client.options(ignore_status=(404, 409)).delete(
+                    index=lock["index"],
+                    id=LOCK_ID,
+                    if_seq_no=lock["if_seq_no"],
+                    if_primary_term=lock["if_primary_term"],
+                )
+
+    def _busy(self, held: dict, what: str, then: str) -> str:
+        src = held["_source"]
+        until = dt.datetime.fromtimestamp(src.get("ts", 0) / 1e9, dt.UTC).isoformat(timespec="seconds")
+        return (
+            f"Elasticsearch index {self.index_name} {what} ({src.get('detail', 'a build')}; if that build "
+            f"is no longer running, its lock runs out at {until}); {then}"
+        )
 
     def _reject_foreign(self, name: str) -> None:
         """A concrete index literally called ``name`` (not our alias) would make the swap fail later."""

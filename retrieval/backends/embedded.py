@@ -48,6 +48,7 @@ from leian.retrieval.backends.base import (
     Scored,
     WriteReport,
 )
+from leian.retrieval.backends.writer_lock import LOCK_FILE, building_lock, updating_lock
 from leian.retrieval.models import Filters
 
 K1, B = 1.2, 0.75  # Elasticsearch's defaults, so both backends score alike
@@ -516,9 +517,10 @@ class EmbeddedBackend:
         return bytes(row[0]) if row else None
 
     def put_artifact(self, name: str, data: bytes) -> None:
-        con = self._con()
-        with self._write_lock:
-            con.execute("INSERT OR REPLACE INTO artifacts(name, data) VALUES (?, ?)", (name, data))
+        with self._write_lock, updating_lock(self.root):
+            self._writable().execute(
+                "INSERT OR REPLACE INTO artifacts(name, data) VALUES (?, ?)", (name, data)
+            )
 
     def audit(self, action: str, count: int, detail: str = "") -> None:
         self._con().execute(
@@ -533,6 +535,16 @@ class EmbeddedBackend:
         return [dict(zip(("at", "action", "count", "detail"), r, strict=True)) for r in rows]
 
     # ------------------------------------------------------------------ writing
+    def updating(self) -> contextlib.AbstractContextManager[None]:
+        """Keep builds out across several writes (``leian index --add`` of a whole file)."""
+        return updating_lock(self.root)
+
+    def _writable(self) -> sqlite3.Connection:
+        """The live generation's database, under the update lock: a build may have swapped in a new
+        generation since this handle last looked, and a write to the old one would be lost with it."""
+        self._fresh()
+        return self._con()
+
     def _check_dims(self, cases: list[IndexedCase]) -> dict[str, str]:
         bad: dict[str, str] = {}
         dim = self._manifest.dim
@@ -545,12 +557,12 @@ class EmbeddedBackend:
 
     def upsert(self, cases: Iterable[IndexedCase]) -> WriteReport:
         cases = list(cases)
-        report = WriteReport(failed=self._check_dims(cases))
-        good = [c for c in cases if c.id not in report.failed]
-        if not good:
-            return report
-        con = self._con()
-        with self._write_lock:
+        with self._write_lock, updating_lock(self.root):
+            con = self._writable()
+            report = WriteReport(failed=self._check_dims(cases))  # against the generation written to
+            good = [c for c in cases if c.id not in report.failed]
+            if not good:
+                return report
             con.execute("BEGIN IMMEDIATE")
             try:
                 for c in good:
@@ -576,8 +588,8 @@ class EmbeddedBackend:
     def delete(self, ids: Iterable[str]) -> WriteReport:
         ids = list(dict.fromkeys(ids))
         report = WriteReport()
-        con = self._con()
-        with self._write_lock:
+        with self._write_lock, updating_lock(self.root):
+            con = self._writable()
             con.execute("BEGIN IMMEDIATE")
             try:
                 for cid in ids:
@@ -612,35 +624,46 @@ class EmbeddedBackend:
         root = Path(root)
         if root.exists() and not root.is_dir():
             raise InvalidInput(f"{root} exists and is not a directory")
-        if root.exists() and any(root.iterdir()) and not (root / "CURRENT").exists():
+        if (
+            root.exists()
+            and not (root / "CURRENT").exists()
+            and any(not _left_by_a_build(p.name) for p in root.iterdir())
+        ):
             raise InvalidInput(
                 f"{root} is a non-empty directory that is not a leian index; choose another path"
             )
         root.mkdir(parents=True, exist_ok=True)
-        for stale in root.glob("gen-*.tmp"):  # left by an interrupted build
-            shutil.rmtree(stale, ignore_errors=True)
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
-        tmp = root / f"gen-{stamp}.tmp"
-        tmp.mkdir()
-        builder = _Builder(tmp, manifest)
-        try:
-            yield builder
-            builder.finish()
-            final = root / f"gen-{stamp}"
-            os.replace(tmp, final)
-            cur_tmp = root / "CURRENT.tmp"
-            cur_tmp.write_text(final.name)
-            with open(cur_tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.replace(cur_tmp, root / "CURRENT")
-            _fsync_dir(root)  # the renames themselves survive a power cut
-        except BaseException:
-            builder.abort()
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        for old in root.glob("gen-*"):
-            if old.name != final.name and not old.name.endswith(".tmp"):
-                shutil.rmtree(old, ignore_errors=True)
+        with building_lock(root):
+            # no other build runs now, so these are left by one that was killed
+            for stale in root.glob("gen-*.tmp"):
+                shutil.rmtree(stale, ignore_errors=True)
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+            tmp = root / f"gen-{stamp}.tmp"
+            tmp.mkdir()
+            builder = _Builder(tmp, manifest)
+            try:
+                yield builder
+                builder.finish()
+                final = root / f"gen-{stamp}"
+                os.replace(tmp, final)
+                cur_tmp = root / "CURRENT.tmp"
+                cur_tmp.write_text(final.name)
+                with open(cur_tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
+                os.replace(cur_tmp, root / "CURRENT")
+                _fsync_dir(root)  # the renames themselves survive a power cut
+            except BaseException:
+                builder.abort()
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            for old in root.glob("gen-*"):
+                if old.name != final.name and not old.name.endswith(".tmp"):
+                    shutil.rmtree(old, ignore_errors=True)
+
+
+def _left_by_a_build(name: str) -> bool:
+    """The lock file, and what a build killed before its first swap leaves."""
+    return name in (LOCK_FILE, "CURRENT.tmp") or (name.startswith("gen-") and name.endswith(".tmp"))
 
 
 def _fsync_dir(path: Path) -> None:
