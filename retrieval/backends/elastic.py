@@ -412,7 +412,7 @@ class ElasticBackend:
         self._building = _target is not None
         self._seen: set[str] = set()  # ids written during a build (duplicates are reported)
         self._dim: int | None = None
-        self._lock: dict | None = None  # the build lock this build holds: index, id, seq_no, primary_term
+        self._lock: dict | None = None  # the build lock this build holds: its index and version
         self._lock_renewed = 0.0
 
     # ------------------------------------------------------------------ plumbing
@@ -1051,7 +1051,7 @@ class ElasticBackend:
                     r = self._client.index(index=live, id=LOCK_ID, document=doc, **cond)
                 except ConflictError:
                     continue
-            self._lock = {"index": r["_index"], "id": LOCK_ID, **_version(r)}
+            self._lock = {"index": r["_index"], **_version(r)}
             self._lock_renewed = time.monotonic()
             return
         raise IndexBusy(f"Elasticsearch index {self.index_name} is being rebuilt by another process")
