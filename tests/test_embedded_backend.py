@@ -455,6 +455,7 @@ def test_a_build_waits_for_updates_in_flight(index, monkeypatch):
     from leian.retrieval.backends import writer_lock
 
     monkeypatch.setattr(writer_lock, "UPDATES_WAIT_S", 0.3)
+    (index.root / writer_lock.LOCK_FILE).write_text("build by process 1, started …")  # a killed build's
     with index.updating(), pytest.raises(IndexBusy, match="being updated by another process"):  # noqa: SIM117
         with EmbeddedBackend.building(index.root, manifest()):
             pass

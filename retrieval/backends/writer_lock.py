@@ -37,11 +37,12 @@ def building_lock(root: Path) -> Iterator[None]:
     with _open(root) as fd:
         deadline = time.monotonic() + wait_s
         while not _try(fd, fcntl.LOCK_EX):
-            holder = _holder(fd)
-            if holder:
+            if not _try(fd, fcntl.LOCK_SH):  # held exclusively: by a build
                 raise IndexBusy(
-                    f"{root} is being rebuilt by another process ({holder}); wait for it to finish"
+                    f"{root} is being rebuilt by another process ({_holder(fd) or 'a build'}); "
+                    "wait for it to finish"
                 )
+            fcntl.flock(fd, fcntl.LOCK_UN)  # held shared: by updates, which end soon
             if time.monotonic() >= deadline:
                 raise IndexBusy(
                     f"{root} is being updated by another process (leian index --add/--delete, or the API) "
@@ -92,5 +93,6 @@ def _try(fd: int, mode: int) -> bool:
 
 
 def _holder(fd: int) -> str:
-    """What the build holding the lock wrote into it (empty when updates hold it)."""
+    """What the build holding the lock wrote into it (a killed build's words stay, so this is only
+    read once the lock is known to be held exclusively)."""
     return os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
