@@ -59,6 +59,13 @@ class IndexBusy(IndexError_):
     code = "index_busy"
 
 
+class IndexWriteFailed(IndexError_):
+    """Writing the index failed (disk full, a file size limit, an I/O error); what was being written
+    is rolled back or discarded, so the index is as it was."""
+
+    code = "index_write_failed"
+
+
 class IndexIncompatible(IndexError_):
     """The index was built with another model, tokenizer, dictionary or format version."""
 

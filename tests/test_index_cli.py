@@ -252,6 +252,46 @@ def test_writes_during_a_build_are_refused_in_one_line_and_change_nothing(index,
     assert p.returncode == 0 and p.stderr.strip().endswith("406 in the index"), p.stderr
 
 
+def _file_size_limit(max_bytes: int):
+    """For the child process: a file size limit, so that its writes fail as on a full disk."""
+    import resource
+
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, resource.RLIM_INFINITY))
+
+
+def test_writes_that_fail_are_one_line_and_change_nothing(index, baseline, tmp_path):
+    docs = sample_docs()
+    extra = write_jsonl(tmp_path / "add.jsonl", [{**docs[0], "id": "990001", "ajjbqk": NEW_FACTS}])
+    for args, limit, says in (
+        ((str(sample_path()),), 2 << 20, "the build is abandoned and the previous index kept"),
+        ((str(extra), "--add"), 50 << 10, "nothing was changed"),
+        (("--delete", *[str(d["id"]) for d in docs[:40]]), 50 << 10, "nothing was changed"),
+    ):
+        p = subprocess.run(
+            [*CLI, "index", *args, "--index", str(index), "--no-embeddings", "--workers", "1"],
+            capture_output=True,
+            text=True,
+            env=ENV,
+            timeout=300,
+            preexec_fn=_file_size_limit(limit),
+        )
+        one_error_line(p, "leian index: error: could not write to the index", says)
+        after = snapshot(index)
+        assert after[0] == baseline[0] and after[2] == baseline[2]
+    assert not list(index.glob("gen-*.tmp"))
+    # so full that the index cannot even be opened: said so, and no advice to rebuild it
+    p = subprocess.run(
+        [*CLI, "search", "--index", str(index), "--query", PROBE],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+        preexec_fn=_file_size_limit(1 << 10),
+    )
+    assert "rebuild" not in one_error_line(p, "cannot be opened", "is the disk full?")
+    assert snapshot(index)[2] == baseline[2]
+
+
 @pytest.fixture(scope="module")
 def bad_inputs(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("bad")

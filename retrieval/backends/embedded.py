@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import os
 import secrets
@@ -40,7 +41,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from leian.corpora.record import CaseRecord
-from leian.errors import IndexCorrupt, IndexIncompatible, IndexMissing, InvalidInput
+from leian.errors import (
+    IndexCorrupt,
+    IndexError_,
+    IndexIncompatible,
+    IndexMissing,
+    IndexWriteFailed,
+    InvalidInput,
+)
 from leian.indexer.charge_model import TermCounts
 from leian.retrieval.backends.base import (
     IndexedCase,
@@ -216,6 +224,11 @@ class EmbeddedBackend:
             zipfile.BadZipFile,
             sqlite3.DatabaseError,
         ) as e:
+            if _disk_failure(e):  # the files may be intact: a rebuild would fail the same way
+                raise IndexError_(
+                    f"{self._gen}: cannot be opened ({e}; is the disk full? Even to read, SQLite "
+                    "writes a small shared-memory file beside the index)"
+                ) from e
             raise IndexCorrupt(
                 f"{self._gen}: cannot be read ({type(e).__name__}: {e}); rebuild the index"
             ) from e
@@ -557,7 +570,7 @@ class EmbeddedBackend:
 
     def upsert(self, cases: Iterable[IndexedCase]) -> WriteReport:
         cases = list(cases)
-        with self._write_lock, updating_lock(self.root):
+        with self._write_lock, updating_lock(self.root), _writes_to(self.root, "nothing was changed"):
             con = self._writable()
             report = WriteReport(failed=self._check_dims(cases))  # against the generation written to
             good = [c for c in cases if c.id not in report.failed]
@@ -579,7 +592,8 @@ class EmbeddedBackend:
                 _bump(con, "upsert", len(good))
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.OperationalError):  # SQLite may have rolled back itself
+                    con.execute("ROLLBACK")
                 raise
         report.written = len(good)
         self._fresh()
@@ -588,7 +602,7 @@ class EmbeddedBackend:
     def delete(self, ids: Iterable[str]) -> WriteReport:
         ids = list(dict.fromkeys(ids))
         report = WriteReport()
-        with self._write_lock, updating_lock(self.root):
+        with self._write_lock, updating_lock(self.root), _writes_to(self.root, "nothing was changed"):
             con = self._writable()
             con.execute("BEGIN IMMEDIATE")
             try:
@@ -605,7 +619,8 @@ class EmbeddedBackend:
                     _bump(con, "delete", report.deleted)
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.OperationalError):  # SQLite may have rolled back itself
+                    con.execute("ROLLBACK")
                 raise
         self._fresh()
         return report
@@ -639,19 +654,21 @@ class EmbeddedBackend:
                 shutil.rmtree(stale, ignore_errors=True)
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
             tmp = root / f"gen-{stamp}.tmp"
-            tmp.mkdir()
-            builder = _Builder(tmp, manifest)
+            with _writes_to(root, _KEPT):
+                tmp.mkdir()
+                builder = _Builder(tmp, manifest)
             try:
                 yield builder
-                builder.finish()
-                final = root / f"gen-{stamp}"
-                os.replace(tmp, final)
-                cur_tmp = root / "CURRENT.tmp"
-                cur_tmp.write_text(final.name)
-                with open(cur_tmp, "rb+") as fh:
-                    os.fsync(fh.fileno())
-                os.replace(cur_tmp, root / "CURRENT")
-                _fsync_dir(root)  # the renames themselves survive a power cut
+                with _writes_to(root, _KEPT):
+                    builder.finish()
+                    final = root / f"gen-{stamp}"
+                    os.replace(tmp, final)
+                    cur_tmp = root / "CURRENT.tmp"
+                    cur_tmp.write_text(final.name)
+                    with open(cur_tmp, "rb+") as fh:
+                        os.fsync(fh.fileno())
+                    os.replace(cur_tmp, root / "CURRENT")
+                    _fsync_dir(root)  # the renames themselves survive a power cut
             except BaseException:
                 builder.abort()
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -659,6 +676,30 @@ class EmbeddedBackend:
             for old in root.glob("gen-*"):
                 if old.name != final.name and not old.name.endswith(".tmp"):
                     shutil.rmtree(old, ignore_errors=True)
+
+
+_KEPT = "the build is abandoned and the previous index kept"
+
+
+def _disk_failure(e: BaseException) -> bool:
+    """The disk, not the index: full, over a quota or size limit, or failing."""
+    if isinstance(e, OSError):
+        return e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+    return isinstance(e, sqlite3.OperationalError) and (
+        "disk I/O error" in str(e) or "disk is full" in str(e)
+    )
+
+
+@contextlib.contextmanager
+def _writes_to(root: Path, outcome: str) -> Iterator[None]:
+    """A write that fails (disk full, a file size limit, an I/O error) as one clear error; the caller
+    has rolled back, or throws away, what it was writing."""
+    try:
+        yield
+    except (OSError, sqlite3.Error) as e:
+        why = (e.strerror if isinstance(e, OSError) else None) or str(e)
+        hint = "; is the disk full?" if _disk_failure(e) else ""
+        raise IndexWriteFailed(f"could not write to the index {root} ({why}{hint}); {outcome}") from e
 
 
 def _left_by_a_build(name: str) -> bool:
@@ -706,6 +747,10 @@ class _Builder:
         self.licences: set[str] = set()
 
     def upsert(self, cases: Iterable[IndexedCase]) -> WriteReport:
+        with _writes_to(self.gen.parent, _KEPT):
+            return self._upsert(cases)
+
+    def _upsert(self, cases: Iterable[IndexedCase]) -> WriteReport:
         report = WriteReport()
         dim = self.manifest.dim
         for c in cases:
@@ -759,7 +804,10 @@ class _Builder:
             index = faiss.IndexFlatIP(self.manifest.dim)
             if self.vectors:
                 index.add(np.vstack(self.vectors))
-            faiss.write_index(index, str(self.gen / "vectors.faiss"))
+            try:
+                faiss.write_index(index, str(self.gen / "vectors.faiss"))
+            except RuntimeError as e:  # how faiss reports a failed write
+                raise OSError(f"writing vectors.faiss: {e}") from e
         for name, data in self.artifacts.items():
             self.con.execute("INSERT OR REPLACE INTO artifacts(name, data) VALUES (?, ?)", (name, data))
         self.con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('write_seq', '0')")
