@@ -24,6 +24,7 @@ import bisect
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -103,6 +104,9 @@ def chunk_spans(
 
 
 # --------------------------------------------------------------------------------------------- cache
+log = logging.getLogger(__name__)
+
+
 class EmbeddingCache:
     """Vectors in SQLite: key (model fingerprint, sha256 of what was embedded) -> float32 bytes. What
     was embedded is a chunk (``key(prompt, chunk)``) or a whole document cut into chunks and averaged
@@ -129,6 +133,7 @@ class EmbeddingCache:
             raise InvalidInput(f"embedding cache {self.path} cannot be opened: {e}") from e
         self.hits = 0
         self.misses = 0
+        self._store_failed = False
 
     @staticmethod
     def key(prompt: str, text: str) -> bytes:
@@ -156,8 +161,19 @@ class EmbeddingCache:
     def put_many(self, model: str, items: Sequence[tuple[bytes, np.ndarray]]) -> None:
         rows = [(model, k, int(v.shape[0]), np.ascontiguousarray(v, np.float32).tobytes()) for k, v in items]
         with self._lock:
-            self._db.executemany("INSERT OR REPLACE INTO chunk_vectors VALUES (?, ?, ?, ?)", rows)
-            self._db.commit()
+            try:
+                self._db.executemany("INSERT OR REPLACE INTO chunk_vectors VALUES (?, ?, ?, ?)", rows)
+                self._db.commit()
+            except sqlite3.Error as e:
+                # Only a cache (disk full, say): the vectors are used all the same, and a later index
+                # of the same text computes them again. Not a reason to fail a build or a request.
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.rollback()
+                if not self._store_failed:
+                    log.warning(
+                        "embedding cache %s: cannot store vectors (%s); going on without", self.path, e
+                    )
+                self._store_failed = True
 
     def count(self, model: str | None = None) -> int:
         with self._lock:

@@ -443,3 +443,25 @@ def test_torch_threads_respect_the_machine(monkeypatch):
     monkeypatch.setenv("LEIAN_TORCH_THREADS", "two")
     with pytest.raises(InvalidInput, match="LEIAN_TORCH_THREADS"):
         torch_threads()
+
+
+def test_a_cache_that_cannot_store_is_warned_about_once_and_not_fatal(tmp_path):
+    """A full disk under the cache (here: a file size limit) must not fail the build or request using it."""
+    code = f"""
+import logging, resource
+import numpy as np
+from leian.indexer.embed import EmbeddingCache
+logging.basicConfig(format="%(levelname)s %(message)s")
+cache = EmbeddingCache({str(tmp_path / "cache.sqlite")!r})
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, resource.RLIM_INFINITY))
+rng = np.random.default_rng(0)
+for i in range(30):  # 30 x 10 vectors of 1.5 KB: the first batches fit, the rest do not
+    items = [(EmbeddingCache.key("p", f"{{i}}-{{j}}"), rng.random(384, dtype=np.float32)) for j in range(10)]
+    cache.put_many("m", items)
+print("stored", cache.count("m"))
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.count("cannot store vectors") == 1, p.stderr
+    stored = int(p.stdout.split()[-1])
+    assert 0 < stored < 300 and stored % 10 == 0  # whole batches or none: never a torn one
