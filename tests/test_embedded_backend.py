@@ -504,6 +504,15 @@ def test_a_handle_opened_before_a_rebuild_writes_to_the_new_index(index):
     assert index.delete(["c000"]).deleted == 1 and EmbeddedBackend(index.root).count() == 5
 
 
+def test_a_write_to_an_index_whose_current_is_gone_is_refused(index, corpus):
+    (index.root / "CURRENT").unlink()
+    with pytest.raises(IndexCorrupt, match="no CURRENT"):
+        index.upsert([make_case("x1", ["新"], np.random.default_rng(1))])
+    with pytest.raises(IndexCorrupt, match="no CURRENT"):
+        index.delete(["c000"])
+    assert index.count() == len(corpus)  # reads go on from what is loaded
+
+
 # ------------------------------------------------------------------------------------------ manifest
 def _damaged(pristine: Path, tmp_path: Path) -> tuple[Path, Path]:
     root = tmp_path / "damaged"

@@ -402,6 +402,14 @@ def test_bad_index_options_change_nothing(index, baseline, args, needle):
     assert snapshot(index) == baseline
 
 
+def test_an_index_path_that_cannot_be_created_is_one_line(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("mine")
+    p = leian("index", str(sample_path()), "--index", str(blocker / "idx"), "--no-embeddings", "--limit", "5")
+    one_error_line(p, f"cannot create the index directory {blocker / 'idx'}: Not a directory")
+    assert blocker.read_text() == "mine"
+
+
 def _big_corpus(path: Path, copies: int = 6) -> Path:
     docs = sample_docs()
     out = [{**d, "id": str(int(d["id"]) + 1_000_000 * k)} for k in range(1, copies + 1) for d in docs]

@@ -555,6 +555,7 @@ class EmbeddedBackend:
     def _writable(self) -> sqlite3.Connection:
         """The live generation's database, under the update lock: a build may have swapped in a new
         generation since this handle last looked, and a write to the old one would be lost with it."""
+        self._current_generation()  # gone or damaged: refused, where reads go on from what is loaded
         self._fresh()
         return self._con()
 
@@ -647,7 +648,10 @@ class EmbeddedBackend:
             raise InvalidInput(
                 f"{root} is a non-empty directory that is not a leian index; choose another path"
             )
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InvalidInput(f"cannot create the index directory {root}: {e.strerror}") from None
         with building_lock(root):
             # no other build runs now, so these are left by one that was killed
             for stale in root.glob("gen-*.tmp"):
