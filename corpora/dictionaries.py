@@ -252,6 +252,32 @@ def canonical_charge(name: str) -> str | None:
     return None
 
 
+PROVINCES: tuple[str, ...] = (
+    "北京市", "天津市", "上海市", "重庆市", "河北省", "山西省", "辽宁省", "吉林省", "黑龙江省", "江苏省",
+    "浙江省", "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省", "广东省", "海南省",
+    "四川省", "贵州省", "云南省", "陕西省", "甘肃省", "青海省", "台湾省", "内蒙古自治区",
+    "广西壮族自治区", "西藏自治区", "宁夏回族自治区", "新疆维吾尔自治区", "香港特别行政区", "澳门特别行政区",
+)  # fmt: skip
+
+
+@cache
+def _province_names() -> dict[str, str]:
+    out = {}
+    for p in PROVINCES:
+        out[p] = p
+        for suffix in ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市"):
+            if p.endswith(suffix):
+                out[p[: -len(suffix)]] = p
+                break
+    return out
+
+
+def province_name(name: str) -> str | None:
+    """The full name of a provincial-level division from its full or short name (湖北 → 湖北省,
+    广西 → 广西壮族自治区); ``None`` when ``name`` is neither."""
+    return _province_names().get(name.strip())
+
+
 def charge_group(name: str) -> str:
     """The key under which two charge strings compare equal (same statute-level 罪名).
 

@@ -11,6 +11,29 @@ MAX_FACTS_CHARS = 200_000  # a long judgment is ~20k chars; 1 MB of text is an e
 MAX_TOP_K = 1000
 
 
+def normalise_province(name: str, field: str = "province") -> str:
+    """湖北 or 湖北省 -> 湖北省; anything else is refused (InvalidInput)."""
+    from leian.corpora.dictionaries import province_name
+
+    full = province_name(name)
+    if full is None:
+        raise InvalidInput(f"{field}: unknown province {name!r}; use a name like 湖北省 or 湖北")
+    return full
+
+
+def normalise_charge(name: str, field: str = "charge") -> str:
+    """``盗窃`` -> ``盗窃罪``; specific and compound forms of a 罪名 are both accepted (they compare
+    equal downstream through ``charge_group``); colloquial names (醉驾) and typos are refused."""
+    from leian.corpora.dictionaries import canonical_charge
+
+    n = name.strip()
+    if canonical_charge(n) is None:
+        raise InvalidInput(
+            f"{field}: unknown 罪名 {name!r}; use the name as in the Criminal Law, e.g. 盗窃罪, 危险驾驶罪"
+        )
+    return n if n.endswith("罪") else n + "罪"
+
+
 class Filters(BaseModel):
     """Applied inside the backends before top-k, so a selective filter still returns k results."""
 
@@ -31,6 +54,18 @@ class Filters(BaseModel):
     def _listify(cls, v):
         return [v] if isinstance(v, str) else v
 
+    # a value that can never match (a misspelt 罪名, an unknown province, 北京 for 北京市) would
+    # silently filter everything out: short forms are completed, the others refused with the fix
+    @field_validator("province")
+    @classmethod
+    def _provinces(cls, v: list[str] | None) -> list[str] | None:
+        return [normalise_province(p, "filters.province") for p in v] if v else v
+
+    @field_validator("charge")
+    @classmethod
+    def _charges(cls, v: list[str] | None) -> list[str] | None:
+        return [normalise_charge(c, "filters.charge") for c in v] if v else v
+
 
 class Query(BaseModel):
     """A new case: its facts, optionally its charges, and filters."""
@@ -42,6 +77,11 @@ class Query(BaseModel):
     filters: Filters = Field(default_factory=Filters)
     top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
     exclude_ids: list[str] = Field(default_factory=list)  # e.g. the query's own judgment
+
+    @field_validator("charges")
+    @classmethod
+    def _charges(cls, v: list[str] | None) -> list[str] | None:
+        return [normalise_charge(c, "charges") for c in v] if v else v
 
     @field_validator("facts")
     @classmethod

@@ -318,7 +318,21 @@ SEARCH_ERRORS = {
     "bad-year": (["--query", PROBE, "--year-from", "1800"], "year_from"),
     "top-zero": (["--query", PROBE, "--top", "0"], "top"),
     "top-too-large": (["--query", PROBE, "--top", "5000"], "top"),
+    # values that could never match: refused, not an empty result
+    "unknown-province": (["--query", PROBE, "--province", "火星"], "unknown province '火星'"),
+    "unknown-charge-filter": (["--query", PROBE, "--charge-filter", "外星罪"], "unknown 罪名 '外星罪'"),
+    "unknown-given-charge": (["--query", PROBE, "--charges", "醉驾"], "unknown 罪名 '醉驾'"),
 }
+
+
+def test_short_province_and_charge_names_filter_as_the_full_ones(built):
+    def ids(*args: str) -> list[str]:
+        p = leian("search", "--index", str(built), "--query", PROBE, "--format", "json", "--top", "5", *args)
+        assert p.returncode == 0, p.stderr
+        return [h["id"] for h in json.loads(p.stdout)["hits"]]
+
+    full = ids("--province", "北京市", "--charge-filter", "盗窃罪")
+    assert full and ids("--province", "北京", "--charge-filter", "盗窃") == full
 
 
 @pytest.mark.parametrize("case", list(SEARCH_ERRORS), ids=list(SEARCH_ERRORS))

@@ -123,7 +123,7 @@ def test_a_case_scores_the_same_under_every_protocol(searcher, queries):
 
 def test_given_charges_override_the_prediction(searcher, queries):
     res = searcher.search(_q(queries, 0, top_k=10, charges=["盗窃"]))
-    assert res.charges_given == ["盗窃"]
+    assert res.charges_given == ["盗窃罪"]  # the short form, completed
     assert res.charges_predicted == []
     assert res.charges_used == ["盗窃罪"]
     for h in res.hits:
