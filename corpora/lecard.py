@@ -120,11 +120,10 @@ def load_lecard(data_dir: str | Path, split: str = "dev") -> LecardSplit:
     paths = split_paths(root, split)
     missing = [p.name for p in paths.values() if not p.is_file()]
     if missing:
-        present = sorted(p.name for p in root.iterdir() if p.is_file())
-        raise CorpusReadError(
-            f"split {split!r} lacks {', '.join(missing)} (files there: {', '.join(present) or 'none'})",
-            location=str(root),
-        )
+        # the splits that are there, not every file (the folder may be any folder)
+        splits = sorted(p.name[len("queries.") : -len(".jsonl")] for p in root.glob("queries.*.jsonl"))
+        there = f"splits there: {', '.join(splits)}" if splits else "no queries.SPLIT.jsonl there"
+        raise CorpusReadError(f"split {split!r} lacks {', '.join(missing)} ({there})", location=str(root))
     queries = _utf8(paths["queries"], _read_queries, paths["queries"])
     known = {q.id for q in queries}
     qrels = _utf8(paths["qrels"], _read_qrels, paths["qrels"], known)

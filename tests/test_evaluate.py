@@ -443,10 +443,15 @@ def _leian(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_errors_are_one_line(tmp_path):
+    (tmp_path / "queries.dev.jsonl").write_text("")  # another split's file, and one of many
+    (tmp_path / "notes.txt").write_text("not LeCaRD")
     for args, needle in [
         (["--data", str(tmp_path / "nope")], "no such directory"),
         (["--data", str(tmp_path), "--protocols", "A,X"], "unknown protocol 'X'"),
-        (["--data", str(tmp_path), "--split", "test"], "lacks queries.test.jsonl"),
+        (
+            ["--data", str(tmp_path), "--split", "test"],
+            "lacks queries.test.jsonl, qrels.test.tsv, pools.test.tsv (splits there: dev)",
+        ),
         (["--data", str(tmp_path), "--run", str(tmp_path / "r")], "not both"),
     ]:
         p = _leian("eval", "--index", str(tmp_path / "idx"), *args)
