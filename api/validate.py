@@ -1,7 +1,8 @@
-"""Checks on filter and charge values that the schemas cannot express (they need the dictionaries).
+"""The checks of ``retrieval.models`` (Filters, Query) made on a request as it arrives, so that a
+batch with one bad case is refused (422) before it is queued, not failed case by case later.
 
 A filter value that can never match (a misspelt 罪名, an unknown province) would silently return
-nothing; it is rejected with the reason and the fix instead.
+nothing; it is rejected with the reason and the fix instead, and short forms are completed.
 """
 
 from __future__ import annotations
