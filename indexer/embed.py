@@ -171,7 +171,9 @@ class EmbeddingCache:
                     self._db.rollback()
                 if not self._store_failed:
                     log.warning(
-                        "embedding cache %s: cannot store vectors (%s); going on without", self.path, e
+                        "embedding cache %s: cannot store vectors (%s); going on without caching them",
+                        self.path,
+                        e,
                     )
                 self._store_failed = True
 
