@@ -271,9 +271,15 @@ class DocumentIn(_In):
 
     @field_validator("text")
     @classmethod
-    def _text_not_blank(cls, v: str) -> str:
+    def _text_is_a_judgment(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("text is empty: send the full text of the judgment")
+        from leian.corpora.loaders import check_text
+
+        # the loader's test, so the API indexes nothing that `leian index` would skip as unreadable
+        problem = check_text(v)
+        if problem is not None:
+            raise ValueError(f"{problem[1]}: send the full text of the judgment")
         return v
 
     def to_record(self, corpus: str = "api") -> CaseRecord:

@@ -315,6 +315,15 @@ def test_add_and_delete_documents(client, query):
     assert_error(client.delete("/v1/documents/api-test-doc-1"), 404, "not_found")
     assert_error(client.get("/v1/cases/api-test-doc-1"), 404)
 
+    # an id with a "/" (as some case-handling systems number cases) can be read back and deleted
+    slash = {"id": "2020/118 号", "text": source["text"]}
+    assert client.post("/v1/documents", json=slash).json()["written"] == 1
+    quoted = "/v1/cases/2020%2F118%20%E5%8F%B7"
+    assert client.get(quoted).json()["id"] == "2020/118 号"
+    assert client.delete("/v1/documents/2020%2F118%20%E5%8F%B7").json()["deleted"] == 1
+    assert_error(client.get(quoted), 404, "not_found")
+    assert doc_count(client) == before
+
 
 def test_writes_while_the_index_is_rebuilt_are_409_and_searches_go_on(sample_index, client, query):
     from leian.retrieval.backends import new_manifest
@@ -428,9 +437,14 @@ def test_bad_input_is_rejected_with_json_errors_and_no_writes(server, client, qu
     assert_error(client.get("/v1/no-such-endpoint"), 404)
     assert_error(client.post("/v1/documents", json={"id": "x"}), 422)
     assert_error(client.post("/v1/documents", json={"id": "x", "text": "  "}), 422)
+    # what `leian index` would skip as no judgment is not indexed through the API either
+    for junk in ("！！！。。。", "lorem ipsum dolor sit amet " * 20, "被告人盗窃。"):
+        e = assert_error(client.post("/v1/documents", json={"id": "x", "text": junk}), 422)
+        assert "not a Chinese judgment" in e["message"], e
     assert_error(
         client.post(
-            "/v1/documents", json={"documents": [{"id": "d", "text": "甲"}, {"id": "d", "text": "乙"}]}
+            "/v1/documents",
+            json={"documents": [{"id": "d", "text": query["q"]}, {"id": "d", "text": query["q"]}]},
         ),
         422,
     )

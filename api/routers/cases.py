@@ -13,7 +13,8 @@ from leian.errors import NotFound
 router = APIRouter(prefix="/v1", tags=["cases"])
 
 
-@router.get("/cases/{case_id}", response_model=CaseRecord, summary="the full record of one case")
+# :path, as an id may hold a "/" (a case-handling system's "2020/118"), which arrives decoded
+@router.get("/cases/{case_id:path}", response_model=CaseRecord, summary="the full record of one case")
 def get_case(
     case_id: Annotated[str, Path(min_length=1, max_length=200)], searcher: SearcherDep, _key: ApiKey
 ):
