@@ -28,6 +28,7 @@ STATUS: tuple[tuple[type[E.LeianError], int], ...] = (
     (E.Unauthorized, 401),
     (E.BackendUnavailable, 503),
     (E.ModelUnavailable, 503),
+    (E.OutputWriteFailed, 503),
     (E.IndexBusy, 409),  # a build is running: retry when it has finished
     (E.IndexError_, 503),  # missing/corrupt/incompatible index: the service cannot serve
     (E.BackendError, 502),

@@ -72,6 +72,12 @@ class IndexIncompatible(IndexError_):
     code = "index_incompatible"
 
 
+class OutputWriteFailed(LeianError):
+    """Files asked for (a batch's reports) could not be written: the disk is full, or failing."""
+
+    code = "output_write_failed"
+
+
 class ModelUnavailable(LeianError):
     code = "model_unavailable"
 

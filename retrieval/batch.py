@@ -18,6 +18,7 @@ in a background thread.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import io
 import json
@@ -33,7 +34,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from leian.errors import CorpusReadError, InvalidInput, LeianError
+from leian.errors import CorpusReadError, InvalidInput, LeianError, OutputWriteFailed
 from leian.retrieval.models import Filters, Query
 
 log = logging.getLogger("leian.batch")
@@ -207,6 +208,10 @@ def file_stem(case_id: str) -> str:
     return f"{clean[:80]}-{hashlib.sha256(case_id.encode()).hexdigest()[:10]}"
 
 
+# the disk full, over a quota or a file size limit, read-only or failing
+_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO)
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same directory, fsync, then rename over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -350,8 +355,11 @@ class BatchRunner:
         """
         t0 = time.perf_counter()
         problems = problems or []
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.state.mkdir(parents=True, exist_ok=True)
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.state.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise InvalidInput(f"cannot create the output directory {self.out}: {e.strerror or e}") from None
         for stale in [*self.out.glob("reports/.*.tmp"), *self.state.glob(".*.tmp")]:
             stale.unlink(missing_ok=True)  # left by a process killed in the middle of a write
         todo = [c for c in cases if not self.is_finished(c.id)]
@@ -369,6 +377,7 @@ class BatchRunner:
         written = processed = 0
         stopped = False
         errors = {p.id: p.error or "" for p in problems}
+        failing = False
         try:
             for case in todo:
                 if (limit is not None and processed >= limit) or (stop is not None and stop.is_set()):
@@ -389,10 +398,24 @@ class BatchRunner:
                     bar.set_postfix(failed=progress.failed, refresh=False)
                 if on_progress:
                     on_progress(progress.model_copy())
+        except OSError as e:  # writing a marker, or the disk under a case (_run_one)
+            failing = True
+            fix = "Free some space" if e.errno in _DISK_ERRNOS else "Fix that"
+            raise OutputWriteFailed(
+                f"cannot write to {self.out} ({e.strerror or e}); the batch stopped after {written} new "
+                f"report(s). {fix} and run it again: it resumes where it stopped"
+            ) from e
+        except BaseException:
+            failing = True
+            raise
         finally:
             if bar is not None:
                 bar.close()
-            self.write_summary(cases, problems)
+            try:
+                self.write_summary(cases, problems)
+            except OSError:
+                if not failing:  # else the reason already on its way matters more
+                    raise
         progress.current = None
         if on_progress:
             on_progress(progress.model_copy())
@@ -415,6 +438,8 @@ class BatchRunner:
         except LeianError as e:
             msg = f"{e.code}: {e.message}"
         except Exception as e:  # one broken case must not stop the batch; the traceback goes to the log
+            if isinstance(e, OSError) and e.errno in _DISK_ERRNOS:
+                raise  # the disk, not this case: every case after it would fail the same way (run)
             log.exception("case %s failed", case.id)
             msg = f"internal error: {type(e).__name__}: {e}"
         return CaseResult(

@@ -181,3 +181,38 @@ def test_batch_cli_errors_are_one_line(sample_index, tmp_path):
     p = leian("batch", str(tmp_path / "c.jsonl"), "--index", str(sample_index), "--out", str(tmp_path / "o"),
               "--formats", "pdf")  # fmt: skip
     assert p.returncode == 1 and "valid: json, md, html, docx" in p.stderr
+
+
+def test_a_full_disk_stops_the_batch_in_one_line_and_it_resumes(sample_index, sample_queries, tmp_path):
+    import resource
+
+    write_cases(tmp_path / "cases.jsonl", sample_queries, 4)
+    out = tmp_path / "out"
+    args = ["batch", str(tmp_path / "cases.jsonl"), "--index", str(sample_index), "--out", str(out),
+            "--formats", "json,docx", "--top-k", "3"]  # fmt: skip
+    # a report is 50-90 KB: a 40 KB file size limit (room for the index's 32 KB shared-memory file)
+    # fails the first one, as a full disk would
+    p = subprocess.run(
+        [sys.executable, "-m", "leian.api.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (40 << 10, resource.RLIM_INFINITY)),
+    )
+    assert p.returncode == 1 and "Traceback" not in p.stderr, p.stderr
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"leian batch: error: cannot write to {out} (File too large); the batch stopped")
+    assert "run it again: it resumes where it stopped" in last
+    p = leian(*args)  # room again: every case is done
+    assert p.returncode == 0, p.stderr
+    assert [r["status"] for r in summary(out)] == ["ok"] * 4
+
+
+def test_an_output_directory_that_cannot_be_created_is_one_line(sample_index, sample_queries, tmp_path):
+    write_cases(tmp_path / "cases.jsonl", sample_queries, 1)
+    (tmp_path / "a-file").write_text("mine")
+    out = tmp_path / "a-file" / "out"
+    p = leian("batch", str(tmp_path / "cases.jsonl"), "--index", str(sample_index), "--out", str(out))
+    assert p.returncode == 1 and p.stderr.strip().splitlines()[-1] == (
+        f"leian batch: error: cannot create the output directory {out}: Not a directory"
+    )
