@@ -44,9 +44,10 @@ def add_documents(body: DocumentsIn, searcher: SearcherDep, _key: ApiKey) -> Wri
     return _out(searcher, report)
 
 
+# :path, as an id may hold a "/" (see GET /v1/cases)
 @router.delete(
     "/documents/{doc_id:path}", response_model=WriteOut, summary="remove a judgment from the index"
-)  # :path: an id may hold a "/"
+)
 def delete_document(
     doc_id: Annotated[str, Path(min_length=1, max_length=200)], searcher: SearcherDep, _key: ApiKey
 ) -> WriteOut:
