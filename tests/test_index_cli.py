@@ -350,6 +350,7 @@ def test_bad_search_input_is_one_line_and_changes_nothing(built, baseline, case)
         ('{"id": "b", "q": "被告人盗窃", "charges": "盗窃罪"}', "charges"),
         ("not json", "not a line of JSON"),
         ('["q"]', "'id' and 'q'"),
+        ('{"id": "a", "q": "被告人抢劫手机一部。"}', "duplicate query id 'a' (first on line 1)"),
     ],
 )
 def test_a_bad_line_of_a_batch_is_named_before_anything_is_searched(built, tmp_path, line, needle):

@@ -57,6 +57,7 @@ def _queries(args, filters) -> list[_Asked]:
     if args.query is not None:
         return [_Asked("q", Query(facts=args.query, charges=args.charges, filters=filters, top_k=top_k), "")]
     out = []
+    first_line: dict[str, int] = {}  # a run holds one ranking per query id: a repeated id would merge two
     try:
         with open(args.queries, encoding="utf-8") as fh:
             for n, line in enumerate(fh, 1):
@@ -81,7 +82,13 @@ def _queries(args, filters) -> list[_Asked]:
                     raise InvalidInput(f"{where}: not a line of JSON ({e.msg})") from None
                 except ValueError as e:  # a field of the wrong type
                     raise InvalidInput(f"{where}: {validation_message(e)}") from None
-                out.append(_Asked(str(obj.get("id", n)), query, where))
+                qid = str(obj.get("id", n))
+                if qid in first_line:
+                    raise InvalidInput(
+                        f"{where}: duplicate query id {qid!r} (first on line {first_line[qid]})"
+                    )
+                first_line[qid] = n
+                out.append(_Asked(qid, query, where))
     except OSError as e:
         raise CorpusReadError(f"cannot read queries: {e.strerror}", args.queries) from None
     if not out:
