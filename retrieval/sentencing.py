@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from leian.corpora.record import CaseRecord, SentenceKind
 from leian.errors import InvalidInput
@@ -266,7 +266,12 @@ def parse_proposed(text: str) -> ProposedSentence:
             raise InvalidInput(
                 f"cannot read the 罚金 amount in {text!r}, e.g. 罚金5000元 or 罚金人民币五千元"
             )
-    return ProposedSentence(kind=kind, months=months, probation_months=probation, fine_yuan=fine)
+    try:
+        return ProposedSentence(kind=kind, months=months, probation_months=probation, fine_yuan=fine)
+    except ValidationError as e:  # out of range: 有期徒刑一百年, 缓刑十年
+        err = e.errors()[0]
+        where = ".".join(str(x) for x in err.get("loc", ()))
+        raise InvalidInput(f"the proposed sentence {text!r} cannot be: {where}: {err['msg']}") from None
 
 
 # ---------------------------------------------------------------- pure numeric helpers

@@ -227,7 +227,9 @@ def test_parse_proposed(text, expected):
 
 
 @pytest.mark.parametrize(
-    "text", ["三年", "有期徒刑", "有期徒刑一年，缓刑", "有期徒刑一年，罚金若干", "有期徒刑一年，罚金"]
+    "text",
+    ["三年", "有期徒刑", "有期徒刑一年，缓刑", "有期徒刑一年，罚金若干", "有期徒刑一年，罚金"]
+    + ["有期徒刑一百年", "有期徒刑一年，缓刑十年"],  # read, but out of range
 )
 def test_parse_proposed_rejects_unreadable(text):
     with pytest.raises(InvalidInput):
