@@ -4,6 +4,12 @@ Every layer raises these; ``leian.api`` maps them to HTTP statuses and CLI exit 
 (``api/errors.py``). Messages are written for the user: the value, the limit, and the fix.
 """
 
+import errno
+
+# OSError numbers that are the disk's doing, not the data's: full, over a quota or a file size limit,
+# read-only, failing. Writes that meet them stop with one clear error instead of a traceback.
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO})
+
 
 class LeianError(Exception):
     """Base class. ``code`` is the stable machine-readable error code used in API responses."""

@@ -18,7 +18,6 @@ in a background thread.
 from __future__ import annotations
 
 import csv
-import errno
 import hashlib
 import io
 import json
@@ -34,7 +33,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from leian.errors import CorpusReadError, InvalidInput, LeianError, OutputWriteFailed
+from leian.errors import DISK_ERRNOS, CorpusReadError, InvalidInput, LeianError, OutputWriteFailed
 from leian.retrieval.models import Filters, Query
 
 log = logging.getLogger("leian.batch")
@@ -206,10 +205,6 @@ def file_stem(case_id: str) -> str:
     if clean == case_id and len(clean) <= 100:
         return clean
     return f"{clean[:80]}-{hashlib.sha256(case_id.encode()).hexdigest()[:10]}"
-
-
-# the disk full, over a quota or a file size limit, read-only or failing
-_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -400,7 +395,7 @@ class BatchRunner:
                     on_progress(progress.model_copy())
         except OSError as e:  # writing a marker, or the disk under a case (_run_one)
             failing = True
-            fix = "Free some space" if e.errno in _DISK_ERRNOS else "Fix that"
+            fix = "Free some space" if e.errno in DISK_ERRNOS else "Fix that"
             raise OutputWriteFailed(
                 f"cannot write to {self.out} ({e.strerror or e}); the batch stopped after {written} new "
                 f"report(s). {fix} and run it again: it resumes where it stopped"
@@ -438,7 +433,7 @@ class BatchRunner:
         except LeianError as e:
             msg = f"{e.code}: {e.message}"
         except Exception as e:  # one broken case must not stop the batch; the traceback goes to the log
-            if isinstance(e, OSError) and e.errno in _DISK_ERRNOS:
+            if isinstance(e, OSError) and e.errno in DISK_ERRNOS:
                 raise  # the disk, not this case: every case after it would fail the same way (run)
             log.exception("case %s failed", case.id)
             msg = f"internal error: {type(e).__name__}: {e}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from leian.corpora.record import COURT_LEVELS, TIERS, CaseRecord, CourtLevel, Sentence, Tier
 from leian.errors import InvalidInput
@@ -34,6 +34,21 @@ def normalise_charge(name: str, field: str = "charge") -> str:
     return n if n.endswith("罪") else n + "罪"
 
 
+# field -> how its values are checked, and the name an error gives it
+_NORMALISERS = {
+    "province": (normalise_province, "filters.province"),
+    "charge": (normalise_charge, "filters.charge"),
+    "charges": (normalise_charge, "charges"),
+}
+
+
+def _each_normalised(v: list[str] | None, info: ValidationInfo) -> list[str] | None:
+    """A value that can never match (a misspelt 罪名, an unknown province, 北京 for 北京市) would
+    silently filter everything out, or boost nothing: short forms are completed, the others refused."""
+    normalise, field = _NORMALISERS[info.field_name]
+    return [normalise(x, field) for x in v] if v else v
+
+
 class Filters(BaseModel):
     """Applied inside the backends before top-k, so a selective filter still returns k results."""
 
@@ -54,17 +69,7 @@ class Filters(BaseModel):
     def _listify(cls, v):
         return [v] if isinstance(v, str) else v
 
-    # a value that can never match (a misspelt 罪名, an unknown province, 北京 for 北京市) would
-    # silently filter everything out: short forms are completed, the others refused with the fix
-    @field_validator("province")
-    @classmethod
-    def _provinces(cls, v: list[str] | None) -> list[str] | None:
-        return [normalise_province(p, "filters.province") for p in v] if v else v
-
-    @field_validator("charge")
-    @classmethod
-    def _charges(cls, v: list[str] | None) -> list[str] | None:
-        return [normalise_charge(c, "filters.charge") for c in v] if v else v
+    _names = field_validator("province", "charge")(_each_normalised)
 
 
 class Query(BaseModel):
@@ -78,10 +83,7 @@ class Query(BaseModel):
     top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
     exclude_ids: list[str] = Field(default_factory=list)  # e.g. the query's own judgment
 
-    @field_validator("charges")
-    @classmethod
-    def _charges(cls, v: list[str] | None) -> list[str] | None:
-        return [normalise_charge(c, "charges") for c in v] if v else v
+    _names = field_validator("charges")(_each_normalised)
 
     @field_validator("facts")
     @classmethod

@@ -10,7 +10,6 @@ from fastapi.responses import Response
 from leian.api.deps import ApiKey, JobsDep, SettingsDep
 from leian.api.jobs import JobSpec, cases_to_jsonl
 from leian.api.schemas import BatchIn, BatchOut
-from leian.api.validate import check_request
 from leian.errors import InvalidInput
 
 router = APIRouter(prefix="/v1", tags=["batches"])
@@ -40,12 +39,16 @@ def create_batch(body: BatchIn, jobs: JobsDep, settings: SettingsDep, _key: ApiK
         raise InvalidInput(
             f"{len(body.cases):,} cases in one batch; the limit is {settings.max_batch_cases:,}. Split the batch."
         )
+    from leian.retrieval.models import Query
     from leian.retrieval.sentencing import ProposedSentence
 
     # Everything is validated before the job is queued, so a bad case is a 422 now, not a failure later.
-    check_request(None, body.filters)
+    filters = body.filters.to_filters()
     for c in body.cases:
-        check_request(c.charges, body.filters)
+        try:
+            Query(facts=c.facts, charges=c.charges or None, filters=filters)
+        except InvalidInput as e:
+            raise InvalidInput(f"case {c.id!r}: {e.message}") from None
         if c.proposed_sentence is not None:
             try:
                 ProposedSentence.model_validate(c.proposed_sentence.model_dump())
@@ -58,7 +61,7 @@ def create_batch(body: BatchIn, jobs: JobsDep, settings: SettingsDep, _key: ApiK
         top_k=body.top_k,
         stats_k=body.stats_k,
         requester=body.requester.to_report() if body.requester else None,
-        filters=body.filters.model_dump(),
+        filters=filters.model_dump(),
     )
     return _out(spec)
 

@@ -9,7 +9,6 @@ from fastapi.responses import Response
 
 from leian.api.deps import ApiKey, ReportsDep, SearcherDep
 from leian.api.schemas import Format, ReportIn
-from leian.api.validate import check_request
 from leian.retrieval.batch import MEDIA_TYPES, render
 
 router = APIRouter(prefix="/v1", tags=["reports"])
@@ -28,7 +27,6 @@ def create_report(body: ReportIn, searcher: SearcherDep, store: ReportsDep, key:
     from leian.retrieval.report import Requester, build_report
     from leian.retrieval.sentencing import ProposedSentence
 
-    check_request(body.charges, body.filters)
     proposed = (
         ProposedSentence.model_validate(body.proposed_sentence.model_dump())
         if body.proposed_sentence

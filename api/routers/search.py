@@ -6,7 +6,6 @@ from fastapi import APIRouter
 
 from leian.api.deps import ApiKey, SearcherDep
 from leian.api.schemas import SearchIn, SearchOut, search_out
-from leian.api.validate import check_request
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
@@ -14,7 +13,6 @@ router = APIRouter(prefix="/v1", tags=["search"])
 @router.post("/search", response_model=SearchOut, summary="find similar cases")
 def search(body: SearchIn, searcher: SearcherDep, _key: ApiKey) -> SearchOut:
     # Plain ``def``: BM25, encoding and the rerank are CPU-bound, so FastAPI runs this in its threadpool.
-    check_request(body.charges, body.filters)
     res = searcher.search(body.to_query())
     missing = [h.id for h in res.hits if h.record is None]
     records = searcher.get(missing) if missing else {}

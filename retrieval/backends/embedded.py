@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import json
 import os
 import secrets
@@ -42,6 +41,7 @@ import scipy.sparse as sp
 
 from leian.corpora.record import CaseRecord
 from leian.errors import (
+    DISK_ERRNOS,
     IndexCorrupt,
     IndexError_,
     IndexIncompatible,
@@ -328,11 +328,14 @@ class EmbeddedBackend:
         state.norm = (K1 * (1 - B + B * lens / state.avgdl)).astype(np.float32)
         return state
 
-    def _fresh(self) -> _State:
-        """The current state, reloaded if another process (or a rebuild) changed the index."""
+    def _fresh(self, *, strict: bool = False) -> _State:
+        """The current state, reloaded if another process (or a rebuild) changed the index. When the
+        index has gone or is damaged, reads go on from what is loaded; ``strict`` (a write) raises."""
         try:
             gen = self._current_generation()
         except (IndexMissing, IndexCorrupt):
+            if strict:
+                raise
             return self._state  # keep serving the loaded generation
         if gen != self._gen:
             with self._state_lock:
@@ -555,8 +558,7 @@ class EmbeddedBackend:
     def _writable(self) -> sqlite3.Connection:
         """The live generation's database, under the update lock: a build may have swapped in a new
         generation since this handle last looked, and a write to the old one would be lost with it."""
-        self._current_generation()  # gone or damaged: refused, where reads go on from what is loaded
-        self._fresh()
+        self._fresh(strict=True)
         return self._con()
 
     def _check_dims(self, cases: list[IndexedCase]) -> dict[str, str]:
@@ -688,7 +690,7 @@ _KEPT = "the build is abandoned and the previous index kept"
 def _disk_failure(e: BaseException) -> bool:
     """The disk, not the index: full, over a quota or size limit, or failing."""
     if isinstance(e, OSError):
-        return e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+        return e.errno in DISK_ERRNOS
     return isinstance(e, sqlite3.OperationalError) and (
         "disk I/O error" in str(e) or "disk is full" in str(e)
     )
