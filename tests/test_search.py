@@ -11,11 +11,12 @@ import re
 import pytest
 from pydantic import ValidationError
 
+from leian.corpora.dictionaries import charge_group
 from leian.corpora.sample import sample_path, sample_queries_path
 from leian.errors import IndexIncompatible, InvalidInput
 from leian.indexer.tokenize import Tokenizer
 from leian.retrieval.backends.base import filter_fields, matches
-from leian.retrieval.models import MAX_FACTS_CHARS, Filters, Query
+from leian.retrieval.models import MAX_FACTS_CHARS, ChargePrediction, Filters, Query
 from leian.retrieval.search import COURT_PREFERENCE, SearchConfig, Searcher, check_compatible, open_searcher
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -133,6 +134,30 @@ def test_given_charges_override_the_prediction(searcher, queries):
     predicted = searcher.search(_q(queries, 0, top_k=10))
     assert predicted.charges_given is None and predicted.charges_predicted
     assert predicted.charges_used != res.charges_used or predicted.hits != res.hits
+
+
+def test_charge_component_is_the_chance_of_sharing_a_predicted_charge(searcher, queries):
+    """1 − Π(1 − p) over the predicted charges a case holds: a case holding two of them is ahead of
+    one holding either alone, and one holding none gets 0."""
+    res = searcher.search(_q(queries, 0, top_k=400))
+    probs = {c.charge: c.probability for c in res.charges_predicted}
+    assert probs
+    for h in res.hits:
+        miss = 1.0
+        for g in {charge_group(c) for c in h.charges} & probs.keys():
+            miss *= 1.0 - probs[g]
+        assert h.components["charge"] == pytest.approx(1.0 - miss, abs=1e-6), (h.id, h.charges, probs)
+    side = searcher._query_side(
+        [
+            ChargePrediction(charge="故意伤害罪", probability=0.5),
+            ChargePrediction(charge="寻衅滋事罪", probability=0.4),
+        ],
+        None,
+    )
+    both = searcher._structure(side, {"charge_groups": ["寻衅滋事罪", "故意伤害罪"]})["charge"]
+    one = searcher._structure(side, {"charge_groups": ["故意伤害罪", "盗窃罪"]})["charge"]
+    assert both == pytest.approx(0.7) and one == pytest.approx(0.5)
+    assert searcher._structure(side, {"charge_groups": ["盗窃罪"]})["charge"] == 0.0
 
 
 @pytest.mark.parametrize(
