@@ -1,11 +1,13 @@
 """Ablation on LeCaRD: what each ranking stage is worth, under protocols A, B and C.
 
     python bench/ablation.py --index DIR --data ../shared/data/lecard [--split dev] [--limit N]
-                             [--config KEY=VALUE …] [--rows bm25,dense,fused,structure,bm25+structure] [--format json]
+                             [--config KEY=VALUE …] [--rows bm25,dense,fused,structure,bm25+structure,oracle] [--format json]
 
 Rows: BM25 alone, dense alone, z-score fusion of both, fusion + the structure rerank (charges,
-statutes, circumstances, amount), and BM25 + the structure rerank. Every row uses the same searcher (the index and the embedding
-model are opened once) with ``SearchConfig`` switches; ``--config`` overrides apply to every row.
+statutes, circumstances, amount), BM25 + the structure rerank, and (``oracle``) fusion + the rerank
+given each query's true charges, the label, to show what better charge prediction could still gain.
+Every row uses the same searcher (the index and the embedding model are opened once) with
+``SearchConfig`` switches; ``--config`` overrides apply to every row.
 Columns are the headline numbers: A NDCG@30, B NDCG@10, B NDCG@30, C NDCG@30, C Recall@100, and the
 seconds each row took. Numbers are printed, never asserted.
 """
@@ -22,8 +24,10 @@ from leian.api.commands._common import parse_config, progress
 from leian.corpora.lecard import load_lecard
 from leian.errors import InvalidInput, LeianError
 from leian.retrieval.evaluate import Protocol, collect_runs, evaluate_split
+from leian.retrieval.models import Query
 from leian.retrieval.search import SearchConfig, open_searcher
 
+ORACLE = "oracle"
 # row name -> (label, the SearchConfig switches)
 ROWS: dict[str, tuple[str, dict[str, bool]]] = {
     "bm25": ("BM25 alone", {"use_bm25": True, "use_dense": False, "use_structure": False}),
@@ -34,6 +38,12 @@ ROWS: dict[str, tuple[str, dict[str, bool]]] = {
     "bm25+structure": (
         "BM25 + structure rerank",
         {"use_bm25": True, "use_dense": False, "use_structure": True},
+    ),
+    # the ceiling of charge prediction: the rerank given each query's TRUE charges (LeCaRD's label,
+    # passed as a user who names the charges would); a diagnosis, never a product configuration
+    ORACLE: (
+        "… with the true charges",
+        {"use_bm25": True, "use_dense": True, "use_structure": True},
     ),
 }
 HEADLINE = [
@@ -99,9 +109,10 @@ def _run(args: argparse.Namespace) -> int:
             out.append({"row": name, "label": label, "skipped": "the index has no vectors"})
             continue
         searcher.config = config
+        rank = _with_true_charges(searcher.rank, split) if name == ORACLE else searcher.rank
         t0 = time.perf_counter()
         with progress(len(split.queries), label, unit="query") as advance:
-            runs = collect_runs(searcher.rank, split, protocols, advance)
+            runs = collect_runs(rank, split, protocols, advance)
         seconds = time.perf_counter() - t0
         results = {r.protocol: r.metrics for r in evaluate_split(split, runs)}
         cells = {head: results[p][m] for head, p, m in HEADLINE}
@@ -128,6 +139,16 @@ def _run(args: argparse.Namespace) -> int:
             + f"{row['seconds']:>9.1f}"
         )
     return 0
+
+
+def _with_true_charges(rank, split):
+    """``rank`` with each query's labelled charges given, as ``leian search --charges`` gives them."""
+    crimes = {q.q: q.crime for q in split.queries}
+
+    def oracle(query: Query, ids):
+        return rank(Query.model_validate(query.model_dump() | {"charges": crimes[query.facts] or None}), ids)
+
+    return oracle
 
 
 if __name__ == "__main__":
