@@ -11,6 +11,16 @@ import errno
 DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO})
 
 
+def validation_message(e: ValueError) -> str:
+    """The first problem of a pydantic error as one readable line: ``field: message``."""
+    errors = getattr(e, "errors", None)
+    if callable(errors) and errors():
+        err = errors()[0]
+        where = ".".join(str(x) for x in err.get("loc", ()))
+        return f"{where}: {err['msg']}" if where else str(err["msg"])
+    return str(e).splitlines()[0]
+
+
 class LeianError(Exception):
     """Base class. ``code`` is the stable machine-readable error code used in API responses."""
 

@@ -133,9 +133,8 @@ class IndexJob(BaseModel):
     def add(self) -> IndexSummary:
         t0 = time.perf_counter()
         be = open_backend(self.backend, index=self.index, es_options=self.es_options)
-        # an embedded index stays locked against builds for the whole job, so that none swaps the
-        # index out from under it between two batches
-        with getattr(be, "updating", nullcontext)():
+        # builds are kept out for the whole job, so that none swaps the index out between two batches
+        with be.updating():
             return self._add(be, t0)
 
     def _add(self, be, t0: float) -> IndexSummary:

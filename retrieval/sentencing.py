@@ -33,7 +33,7 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from leian.corpora.record import CaseRecord, SentenceKind
-from leian.errors import InvalidInput
+from leian.errors import InvalidInput, validation_message
 
 POOLED_KINDS: tuple[str, ...] = ("有期徒刑", "拘役")  # one custodial scale, in months
 TERM_KINDS: tuple[str, ...] = ("有期徒刑", "拘役", "管制")  # kinds measured in months
@@ -269,9 +269,7 @@ def parse_proposed(text: str) -> ProposedSentence:
     try:
         return ProposedSentence(kind=kind, months=months, probation_months=probation, fine_yuan=fine)
     except ValidationError as e:  # out of range: 有期徒刑一百年, 缓刑十年
-        err = e.errors()[0]
-        where = ".".join(str(x) for x in err.get("loc", ()))
-        raise InvalidInput(f"the proposed sentence {text!r} cannot be: {where}: {err['msg']}") from None
+        raise InvalidInput(f"the proposed sentence {text!r} cannot be: {validation_message(e)}") from None
 
 
 # ---------------------------------------------------------------- pure numeric helpers

@@ -48,19 +48,9 @@ def progress(total: int | None, desc: str, unit: str = "doc"):
         bar.close()
 
 
-def validation_message(e: ValueError) -> str:
-    """The first problem of a pydantic error as one readable line: ``field: message``."""
-    errors = getattr(e, "errors", None)
-    if callable(errors) and errors():
-        err = errors()[0]
-        where = ".".join(str(x) for x in err.get("loc", ()))
-        return f"{where}: {err['msg']}" if where else str(err["msg"])
-    return str(e).splitlines()[0]
-
-
 def filters_from_args(args: argparse.Namespace):
     """``Filters`` from the filter options a subcommand defines (absent options are no filter)."""
-    from leian.errors import InvalidInput
+    from leian.errors import InvalidInput, validation_message
     from leian.retrieval.models import Filters
 
     try:
@@ -88,7 +78,7 @@ def add_ranking_argument(p: argparse.ArgumentParser) -> None:
 
 def parse_config(pairs: list[str]):
     """``--config KEY=VALUE …`` as a validated SearchConfig."""
-    from leian.errors import InvalidInput
+    from leian.errors import InvalidInput, validation_message
     from leian.retrieval.search import SearchConfig
 
     values = {}

@@ -20,9 +20,8 @@ from leian.api.commands._common import (
     es_options,
     filters_from_args,
     parse_config,
-    validation_message,
 )
-from leian.errors import InvalidInput
+from leian.errors import InvalidInput, validation_message
 
 FORMATS = ("json", "md", "html", "docx")
 SENTENCE_KINDS = ("有期徒刑", "拘役", "管制", "无期徒刑", "死刑", "死刑缓期执行", "免予刑事处罚", "单处罚金")

@@ -15,9 +15,8 @@ from leian.api.commands._common import (
     filters_from_args,
     parse_config,
     progress,
-    validation_message,
 )
-from leian.errors import CorpusReadError, InvalidInput
+from leian.errors import CorpusReadError, InvalidInput, validation_message
 from leian.retrieval.models import MAX_TOP_K, Query
 
 

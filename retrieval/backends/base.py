@@ -7,6 +7,7 @@ makes both backends give the same results for the same corpus and query.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Protocol, runtime_checkable
 
@@ -77,6 +78,10 @@ class Backend(Protocol):
 
     def put_artifact(self, name: str, data: bytes) -> None:
         """Store a named blob with the index (e.g. the charge model trained on its corpus)."""
+
+    def updating(self) -> contextlib.AbstractContextManager[None]:
+        """Held across the writes of one job (``leian index --add`` of a whole file), so that no full
+        build swaps the index out between two of them; raises IndexBusy while a build runs."""
 
     def get_artifact(self, name: str) -> bytes | None: ...
 

@@ -412,7 +412,7 @@ class ElasticBackend:
         self._building = _target is not None
         self._seen: set[str] = set()  # ids written during a build (duplicates are reported)
         self._dim: int | None = None
-        self._lock: dict | None = None  # the build lock this build holds: its index and version
+        self._lock: tuple[str, dict] | None = None  # the build lock this build holds: index, version
         self._lock_renewed = 0.0
 
     # ------------------------------------------------------------------ plumbing
@@ -1023,6 +1023,11 @@ class ElasticBackend:
         b.close()
 
     # ------------------------------------------------------------------ one writer at a time
+    def updating(self) -> contextlib.AbstractContextManager[None]:
+        """Nothing to hold across a job: Elasticsearch has no lock that is dropped when its holder
+        dies, so each write checks the build lock itself (``_check_lock``)."""
+        return contextlib.nullcontext()
+
     def _take_lock(self) -> None:
         """Building: hold the live index's build lock until the swap, or refuse (IndexBusy) while
         another build holds it. The first build of a name has nothing live to lose and takes none."""
@@ -1051,7 +1056,7 @@ class ElasticBackend:
                     r = self._client.index(index=live, id=LOCK_ID, document=doc, **cond)
                 except ConflictError:
                     continue
-            self._lock = {"index": r["_index"], **_version(r)}
+            self._lock = (r["_index"], _version(r))
             self._lock_renewed = time.monotonic()
             return
         raise IndexBusy(f"Elasticsearch index {self.index_name} is being rebuilt by another process")
@@ -1075,15 +1080,11 @@ class ElasticBackend:
             return
         if self._lock is None or time.monotonic() - self._lock_renewed < _RENEW_AFTER_S:
             return
-        lock = self._lock
-        with _translated(self.options.url, "renewing the build lock", lock["index"]):
+        index, version = self._lock
+        with _translated(self.options.url, "renewing the build lock", index):
             try:
                 r = self._client.update(
-                    index=lock["index"],
-                    id=LOCK_ID,
-                    doc={"ts": time.time_ns() + BUILD_LEASE_S * 10**9},
-                    if_seq_no=lock["if_seq_no"],
-                    if_primary_term=lock["if_primary_term"],
+                    index=index, id=LOCK_ID, doc={"ts": time.time_ns() + BUILD_LEASE_S * 10**9}, **version
                 )
             except ConflictError:
                 self._lock = None  # not ours any more: never delete it
@@ -1091,20 +1092,16 @@ class ElasticBackend:
                     f"this build of Elasticsearch index {self.index_name} stalled for over "
                     f"{BUILD_LEASE_S} s and another build took the index over; this one is abandoned"
                 ) from None
-        lock.update(_version(r))
+        self._lock = (index, _version(r))
         self._lock_renewed = time.monotonic()
 
     def _drop_lock(self) -> None:
         """A failed build lets writers in again (only its own lock: never one taken over)."""
         lock, self._lock = self._lock, None
         if lock is not None:
+            index, version = lock
             with contextlib.suppress(Exception):
-                self._client.options(ignore_status=(404, 409)).delete(
-                    index=lock["index"],
-                    id=LOCK_ID,
-                    if_seq_no=lock["if_seq_no"],
-                    if_primary_term=lock["if_primary_term"],
-                )
+                self._client.options(ignore_status=(404, 409)).delete(index=index, id=LOCK_ID, **version)
 
     def _busy(self, held: dict, what: str, then: str) -> str:
         src = held["_source"]

@@ -33,9 +33,8 @@ _POLL_S = 0.05
 def building_lock(root: Path) -> Iterator[None]:
     """Held by a full build of ``root``. Raises IndexBusy at once when another build holds it, and
     after ``UPDATES_WAIT_S`` when updates still do."""
-    wait_s = UPDATES_WAIT_S
     with _open(root) as fd:
-        deadline = time.monotonic() + wait_s
+        deadline = time.monotonic() + UPDATES_WAIT_S
         while not _try(fd, fcntl.LOCK_EX):
             if not _try(fd, fcntl.LOCK_SH):  # held exclusively: by a build
                 raise IndexBusy(
@@ -46,7 +45,7 @@ def building_lock(root: Path) -> Iterator[None]:
             if time.monotonic() >= deadline:
                 raise IndexBusy(
                     f"{root} is being updated by another process (leian index --add/--delete, or the API) "
-                    f"and has been for {wait_s:.0f} s; build again when the update has finished"
+                    f"and has been for {UPDATES_WAIT_S:.0f} s; build again when the update has finished"
                 )
             time.sleep(_POLL_S)
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
