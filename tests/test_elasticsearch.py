@@ -527,7 +527,7 @@ def test_a_rebuild_keeps_updates_and_other_builds_out_until_it_has_swapped(opts,
     name = _name("lock")
     try:
         with ElasticBackend.building(opts, name, _manifest(name, tokenizer)) as b:
-            assert b._lock is None  # a first build has nothing live to lose
+            assert b._lease is None  # a first build has nothing live to lose
             b.upsert(_tiny(3))
         live = open_elastic(opts, name)
         with ElasticBackend.building(opts, name, _manifest(name, tokenizer)) as b:
@@ -579,7 +579,7 @@ def test_a_killed_rebuild_holds_the_index_until_its_lease_runs_out(opts, tokeniz
         client.index(index=f"{name}-artifacts", id=LOCK_ID, document={**lock, "ts": time.time_ns() - 1})
         assert live.upsert(_tiny(1, "x")).written == 1
         with ElasticBackend.building(opts, name, _manifest(name, tokenizer)) as b:
-            assert b._lock is not None
+            assert b._lease is not None
             with pytest.raises(IndexBusy):
                 live.delete(["t0"])
             b.upsert(_tiny(4, "n"))
@@ -593,22 +593,28 @@ def test_a_killed_rebuild_holds_the_index_until_its_lease_runs_out(opts, tokeniz
 def test_a_rebuild_renews_its_lease_and_stops_when_another_took_over(opts, tokenizer, monkeypatch):
     from leian.retrieval.backends import elastic
 
-    monkeypatch.setattr(elastic, "_RENEW_AFTER_S", 0.0)  # renew at every write
+    monkeypatch.setattr(elastic, "_RENEW_EVERY_S", 0.05)
     name = _name("renew")
     client = make_client(opts)
+
+    def lease_end() -> int:
+        return client.get(index=f"{name}-artifacts", id=LOCK_ID)["_source"]["ts"]
+
     try:
         with ElasticBackend.building(opts, name, _manifest(name, tokenizer)) as b:
             b.upsert(_tiny(2))
         live = open_elastic(opts, name)
         with ElasticBackend.building(opts, name, _manifest(name, tokenizer)) as b:
-            first = client.get(index=f"{name}-artifacts", id=LOCK_ID)["_source"]["ts"]
-            time.sleep(0.01)
+            first = lease_end()
+            deadline = time.monotonic() + 10
+            while lease_end() == first and time.monotonic() < deadline:  # renewed with no write
+                time.sleep(0.05)
+            assert lease_end() > first
             b.upsert(_tiny(2, "n"))
-            assert client.get(index=f"{name}-artifacts", id=LOCK_ID)["_source"]["ts"] > first
         # a build that stalled past its lease, and whose index another build took over, gives up
-        # and leaves the other build's lock alone
+        # (at its next write, or before its swap) and leaves the other build's lock alone
         with (
-            pytest.raises(IndexBusy, match="another build took the index over"),
+            pytest.raises(IndexBusy, match="lost its lock .*another build took the index over"),
             ElasticBackend.building(opts, name, _manifest(name, tokenizer)) as b,
         ):
             theirs = {"kind": "lock", "detail": "the other build", "ts": time.time_ns() + 60 * 10**9}
@@ -616,6 +622,87 @@ def test_a_rebuild_renews_its_lease_and_stops_when_another_took_over(opts, token
             b.upsert(_tiny(3, "z"))
         assert client.get(index=f"{name}-artifacts", id=LOCK_ID)["_source"]["detail"] == "the other build"
         assert sorted(live.ids()) == ["tn0", "tn1"]
+        live.close()
+    finally:
+        client.close()
+        drop_elastic(opts, name)
+
+
+_BUILD_THEN_DIE = """
+import os, signal, sys, time
+from leian.retrieval.backends import elastic, new_manifest
+elastic.BUILD_LEASE_S, elastic._RENEW_EVERY_S = 2, 0.2
+opts = elastic.ElasticOptions(url=sys.argv[1])
+manifest = new_manifest("elasticsearch", sys.argv[2], tokenizer="t", dim=None)
+with elastic.ElasticBackend.building(opts, sys.argv[2], manifest):
+    time.sleep(3)  # past the first lease: only renewals keep the lock now
+    print("building", flush=True)
+    sys.stdin.readline()
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_build_holds_its_lock_while_it_lives_and_a_killed_one_frees_the_index_in_a_lease(opts, tokenizer):
+    import subprocess
+    import sys
+
+    name = _name("killed")
+    try:
+        with ElasticBackend.building(opts, name, _manifest(name, tokenizer, dim=None)) as b:
+            b.upsert([IndexedCase(record=c.record, token_text=c.token_text) for c in _tiny(2)])
+        live = open_elastic(opts, name)
+        build = subprocess.Popen(
+            [sys.executable, "-c", _BUILD_THEN_DIE, opts.url, name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert build.stdout.readline() == "building\n"
+            with pytest.raises(IndexBusy, match=f"build by process {build.pid} "):
+                live.delete(["t0"])
+            build.stdin.write("die\n")
+            build.stdin.flush()
+            assert build.wait(timeout=30) == -9
+        finally:
+            build.kill()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(IndexBusy):
+                assert live.delete(["t0"]).deleted == 1
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the killed build's lock outlived its lease")
+        live.close()
+    finally:
+        drop_elastic(opts, name)
+
+
+def test_a_write_during_which_a_build_takes_the_lock_is_reported(opts, tokenizer, monkeypatch):
+    name = _name("overtaken")
+    client = make_client(opts)
+    try:
+        with ElasticBackend.building(opts, name, _manifest(name, tokenizer)) as b:
+            b.upsert(_tiny(2))
+        live = open_elastic(opts, name)
+        write = live._bulk
+
+        def bulk_as_a_build_starts(actions, **kw):
+            # a build takes the lock after this write's check and before its cases land
+            lock = {
+                "kind": "lock",
+                "detail": "build by process 2 on racer",
+                "ts": time.time_ns() + 60 * 10**9,
+            }
+            client.index(index=f"{name}-artifacts", id=LOCK_ID, document=lock)
+            return write(actions, **kw)
+
+        monkeypatch.setattr(live, "_bulk", bulk_as_a_build_starts)
+        with pytest.raises(
+            IndexBusy, match=r"began to be rebuilt while this write ran .*Write it again when"
+        ):
+            live.upsert(_tiny(1, "x"))
         live.close()
     finally:
         client.close()

@@ -33,6 +33,7 @@ import os
 import re
 import secrets
 import socket
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -68,11 +69,11 @@ K1, B = 1.2, 0.75
 MAX_WINDOW = 10_000  # index.max_result_window and the kNN num_candidates ceiling
 MANIFEST_ID = "manifest"
 # A rebuild's lock, a document in the live artifacts index. Elasticsearch drops no lock when its
-# holder dies, so the build holds a lease that it renews as it writes: a build that is killed keeps
-# writers out until its lease has run out.
+# holder dies, so the lock is a lease that a thread of the build's process renews (_BuildLease): a
+# build that is killed keeps writers out until its lease has run out, at most BUILD_LEASE_S.
 LOCK_ID = "build-lock"
-BUILD_LEASE_S = 600
-_RENEW_AFTER_S = 60
+BUILD_LEASE_S = 60
+_RENEW_EVERY_S = 15  # a quarter of the lease: three renewals may fail (the cluster busy) before it runs out
 ARTIFACT_CHUNK = 4 * 1024 * 1024  # bytes of blob per artifact document (well under http.max_content_length)
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,150}$")
 
@@ -236,6 +237,81 @@ def _aliases(client, url: str, alias: str) -> dict[str, list[str]]:
 def _version(doc) -> dict:
     """The optimistic-concurrency condition that a write succeeds only on this version of ``doc``."""
     return {"if_seq_no": doc["_seq_no"], "if_primary_term": doc["_primary_term"]}
+
+
+def _lease_end() -> int:
+    """When a build lock taken or renewed now runs out (ns since the epoch)."""
+    return time.time_ns() + BUILD_LEASE_S * 10**9
+
+
+class _BuildLease:
+    """A build's lock on the live index, renewed by a thread for as long as the build's process lives.
+
+    Renewals are version-checked, so a build whose lease ran out while it stalled (the process
+    suspended, the cluster unreachable) and whose index another build took over finds out at its next
+    write or before its swap (``check``, ``renew``: IndexBusy), and never touches the other's lock.
+    """
+
+    def __init__(self, backend: ElasticBackend, index: str, version: dict):
+        self._backend = backend
+        self._index = index
+        self._version: dict | None = version  # None: the lock is not ours any more
+        self._mutex = threading.Lock()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name="leian-build-lease", daemon=True)
+        self._thread.start()
+
+    def _keep(self) -> None:
+        while not self._done.wait(_RENEW_EVERY_S):
+            try:
+                self.renew()
+            except IndexBusy:
+                return
+            except Exception:  # noqa: BLE001 - the cluster busy or unreachable: try again next time
+                continue
+
+    def renew(self) -> None:
+        from elasticsearch import ConflictError, NotFoundError
+
+        b = self._backend
+        with self._mutex:
+            self._raise_if_lost()
+            with _translated(b.options.url, "renewing the build lock", self._index):
+                try:
+                    r = b._client.update(
+                        index=self._index, id=LOCK_ID, doc={"ts": _lease_end()}, **self._version
+                    )
+                except (ConflictError, NotFoundError):
+                    self._version = None  # taken over or deleted: not ours any more, never delete it
+                    self._raise_if_lost()
+            self._version = _version(r)
+
+    def check(self) -> None:
+        with self._mutex:
+            self._raise_if_lost()
+
+    def _raise_if_lost(self) -> None:
+        if self._version is None:
+            raise IndexBusy(
+                f"this build of Elasticsearch index {self._backend.index_name} lost its lock (another "
+                f"build took the index over after the lease ran out, {BUILD_LEASE_S} s without a "
+                "renewal, or the lock was deleted); this build is abandoned"
+            )
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def release(self) -> None:
+        """Stop renewing and delete the lock, if it is still this build's."""
+        self.stop()
+        with self._mutex:
+            version, self._version = self._version, None
+        if version is not None:
+            with contextlib.suppress(Exception):
+                self._backend._client.options(ignore_status=(404, 409)).delete(
+                    index=self._index, id=LOCK_ID, **version
+                )
 
 
 def _get_doc(client, url: str, index: str, doc_id: str, what: str) -> dict | None:
@@ -412,8 +488,7 @@ class ElasticBackend:
         self._building = _target is not None
         self._seen: set[str] = set()  # ids written during a build (duplicates are reported)
         self._dim: int | None = None
-        self._lock: tuple[str, dict] | None = None  # the build lock this build holds: index, version
-        self._lock_renewed = 0.0
+        self._lease: _BuildLease | None = None  # the build lock this build holds
 
     # ------------------------------------------------------------------ plumbing
     def _call(self, what: str, fn: Callable, *args, **kw):
@@ -769,6 +844,8 @@ class ElasticBackend:
                 index=self._art,
                 id=f"{head_id}:{i}",
             )
+        if not self._building:
+            self._check_lock(written=True)
 
     def _write_art(self, doc_id: str, doc: dict) -> None:
         with _translated(self.options.url, "writing an artifact", self._art):
@@ -863,6 +940,7 @@ class ElasticBackend:
                 progress(len(chunk))
         if report.written and not self._building:
             self._bump("upsert", report.written)
+            self._check_lock(written=True)
         return report
 
     def _bulk(self, actions: dict[str, dict], *, done_before: int) -> tuple[int, dict[str, str]]:
@@ -943,6 +1021,7 @@ class ElasticBackend:
                     report.failed[str(info["_id"])] = _reason(info.get("error", info))
         if report.deleted:
             self._bump("delete", report.deleted)
+            self._check_lock(written=True)
         return report
 
     def refresh(self) -> None:
@@ -1010,22 +1089,26 @@ class ElasticBackend:
                 MANIFEST_ID, {"kind": "manifest", "manifest": m.model_dump(mode="json"), "write_seq": 0}
             )
             yield b
-            b._check_lock()
+            if b._lease is not None:
+                b._lease.renew()  # still ours, and a whole lease ahead for the swap
             b._finish(m)  # the swap deletes the old artifacts index, and the lock in it
         except BaseException:
             with contextlib.suppress(Exception):
                 client.options(ignore_status=404, request_timeout=options.request_timeout).indices.delete(
                     index=f"{cases},{art}"
                 )
-            b._drop_lock()
+            if b._lease is not None:
+                b._lease.release()  # writers are let in again at once
             b.close()
             raise
+        if b._lease is not None:
+            b._lease.stop()  # its lock went with the old artifacts index
         b.close()
 
     # ------------------------------------------------------------------ one writer at a time
     def updating(self) -> contextlib.AbstractContextManager[None]:
         """Nothing to hold across a job: Elasticsearch has no lock that is dropped when its holder
-        dies, so each write checks the build lock itself (``_check_lock``)."""
+        dies, so each write checks the build lock itself, before and after (``_check_lock``)."""
         return contextlib.nullcontext()
 
     def _take_lock(self) -> None:
@@ -1048,7 +1131,7 @@ class ElasticBackend:
                 raise IndexBusy(
                     self._busy(held, "is being rebuilt by another process", "wait for it to finish")
                 )
-            doc["ts"] = time.time_ns() + BUILD_LEASE_S * 10**9
+            doc["ts"] = _lease_end()
             # created, or taken over from a build whose lease ran out, only if nobody was faster
             cond = {"op_type": "create"} if held is None else _version(held)
             with _translated(self.options.url, "taking the build lock", live):
@@ -1056,52 +1139,38 @@ class ElasticBackend:
                     r = self._client.index(index=live, id=LOCK_ID, document=doc, **cond)
                 except ConflictError:
                     continue
-            self._lock = (r["_index"], _version(r))
-            self._lock_renewed = time.monotonic()
+            self._lease = _BuildLease(self, r["_index"], _version(r))
             return
         raise IndexBusy(f"Elasticsearch index {self.index_name} is being rebuilt by another process")
 
-    def _check_lock(self) -> None:
-        """Before a write. Building: renew this build's lease now and then. Live: refuse while a
-        build holds the index (its swap would undo the write)."""
-        from elasticsearch import ConflictError
-
-        if not self._building:
-            held = self._art_doc(LOCK_ID, "reading the build lock")
-            if held is not None and held["_source"].get("ts", 0) > time.time_ns():
-                raise IndexBusy(
-                    self._busy(
-                        held,
-                        "is being rebuilt",
-                        "a case written now would be lost when the new index is swapped in. Try again "
-                        "when the build has finished",
-                    )
-                )
+    def _check_lock(self, *, written: bool = False) -> None:
+        """Around a write. Building: stop once another build has taken the index over. Live: refuse
+        while a build holds the index, as its swap would undo the write; checked again once the write
+        is done (``written``), since a build may have taken the lock while the write ran."""
+        if self._building:
+            if self._lease is not None:
+                self._lease.check()
             return
-        if self._lock is None or time.monotonic() - self._lock_renewed < _RENEW_AFTER_S:
+        held = self._art_doc(LOCK_ID, "reading the build lock")
+        if held is None or held["_source"].get("ts", 0) <= time.time_ns():
             return
-        index, version = self._lock
-        with _translated(self.options.url, "renewing the build lock", index):
-            try:
-                r = self._client.update(
-                    index=index, id=LOCK_ID, doc={"ts": time.time_ns() + BUILD_LEASE_S * 10**9}, **version
+        if written:
+            raise IndexBusy(
+                self._busy(
+                    held,
+                    "began to be rebuilt while this write ran",
+                    "what it wrote will be undone when the new index is swapped in. Write it again "
+                    "when the build has finished",
                 )
-            except ConflictError:
-                self._lock = None  # not ours any more: never delete it
-                raise IndexBusy(
-                    f"this build of Elasticsearch index {self.index_name} stalled for over "
-                    f"{BUILD_LEASE_S} s and another build took the index over; this one is abandoned"
-                ) from None
-        self._lock = (index, _version(r))
-        self._lock_renewed = time.monotonic()
-
-    def _drop_lock(self) -> None:
-        """A failed build lets writers in again (only its own lock: never one taken over)."""
-        lock, self._lock = self._lock, None
-        if lock is not None:
-            index, version = lock
-            with contextlib.suppress(Exception):
-                self._client.options(ignore_status=(404, 409)).delete(index=index, id=LOCK_ID, **version)
+            )
+        raise IndexBusy(
+            self._busy(
+                held,
+                "is being rebuilt",
+                "a case written now would be lost when the new index is swapped in. Try again "
+                "when the build has finished",
+            )
+        )
 
     def _busy(self, held: dict, what: str, then: str) -> str:
         src = held["_source"]
