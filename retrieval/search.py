@@ -132,6 +132,24 @@ class _Ranking(NamedTuple):
     n: int  # cases scored
 
 
+def _distinct_terms(terms: list[str], limit: int) -> list[str]:
+    """The first ``limit`` terms, none inside another: 三轮 says nothing that 三轮车 does not, so the
+    longer one is kept (in the place of the first shorter one it holds) and the shorter dropped."""
+    kept: list[str] = []
+    for t in terms:
+        if any(t in k for k in kept):
+            continue
+        inner = [j for j, k in enumerate(kept) if k in t]
+        if inner:
+            kept[inner[0]] = t
+            kept = [k for j, k in enumerate(kept) if j not in inner[1:]]
+        else:
+            kept.append(t)
+        if len(kept) == limit:
+            break
+    return kept
+
+
 class _QuerySide(NamedTuple):
     """What the rerank compares every case with, worked out once per query."""
 
@@ -477,7 +495,7 @@ class Searcher:
         present = [t for t in terms if len(t) >= 2 and _HAN.search(t) and t in facts]
         order = {t: j for j, t in enumerate(terms)}
         present.sort(key=lambda t: (-self._idf.get(t, 1.0) * len(t), order[t]))
-        matched = present[:12]
+        matched = _distinct_terms(present, 12)
         highlights = []
         for t in matched:  # a few occurrences per term are enough to read why; long facts repeat words
             for m in islice(re.finditer(re.escape(t), facts), MAX_HIGHLIGHTS_PER_TERM):

@@ -17,7 +17,14 @@ from leian.errors import IndexIncompatible, InvalidInput
 from leian.indexer.tokenize import Tokenizer
 from leian.retrieval.backends.base import filter_fields, matches
 from leian.retrieval.models import MAX_FACTS_CHARS, ChargePrediction, Filters, Query
-from leian.retrieval.search import COURT_PREFERENCE, SearchConfig, Searcher, check_compatible, open_searcher
+from leian.retrieval.search import (
+    COURT_PREFERENCE,
+    SearchConfig,
+    Searcher,
+    _distinct_terms,
+    check_compatible,
+    open_searcher,
+)
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 COMPONENTS = {"bm25", "fused", "charge", "statute", "circumstance", "amount", "structure", "score"}
@@ -68,6 +75,19 @@ def test_hits_carry_components_and_chinese_reasons(searcher, queries):
         assert h.record is not None and h.record.id == h.id
     assert any(r.startswith("罪名相同：") for h in res.hits for r in h.reasons)
     assert any(r.startswith("关键事实用语相同：") for h in res.hits for r in h.reasons)
+
+
+def test_matched_terms_are_distinct_words_not_pieces_of_each_other(searcher, queries):
+    for i in range(3):
+        for h in searcher.search(_q(queries, i, top_k=5)).hits:
+            assert h.matched_terms
+            for a in h.matched_terms:
+                assert not [b for b in h.matched_terms if a != b and a in b], h.matched_terms
+    assert _distinct_terms(["三轮", "摩托车", "三轮车", "摩托", "电动三轮车", "路面"], 3) == [
+        "电动三轮车",
+        "摩托车",
+        "路面",
+    ]
 
 
 def test_highlights_point_at_the_matched_terms(searcher, queries):
