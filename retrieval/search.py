@@ -43,6 +43,8 @@ MAX_HIGHLIGHTS_PER_TERM = 5
 STAGE_GAP = 100.0  # ranks cases outside the first stage below every case inside it
 COURT_PREFERENCE = {"最高": 1.0, "高级": 2 / 3, "中级": 1 / 3}
 CONFIDENT = 0.3  # a predicted charge at least this likely is named in reasons and statutes
+# idf (1 + ln((1 + n) / (1 + df))) under 2: a word in more than ~37% of the judgments
+COMMON_IDF = 2.0
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _NUMBER = re.compile(r"[0-9.]+")
 # names of administrative divisions (江阴市, 宝安区, 舒景村 …): a 2-character word such as 超市,
@@ -491,8 +493,14 @@ class Searcher:
         q_circ = pending.circumstances if pending else []
         shared_circ = [c for c in rec.circumstances if c in q_circ]
         facts = rec.sections.facts or ""
-        # reasons name words a prosecutor recognises: Chinese words, not bare numbers or units
-        present = [t for t in terms if len(t) >= 2 and _HAN.search(t) and t in facts]
+        # reasons name words a prosecutor recognises: Chinese words, not bare numbers or units, and
+        # not words most judgments share (被害人, 人民币, 犯罪事实), which say nothing about this case
+        idf = self._idf
+        present = [
+            t
+            for t in terms
+            if len(t) >= 2 and _HAN.search(t) and idf.get(t, COMMON_IDF) >= COMMON_IDF and t in facts
+        ]
         order = {t: j for j, t in enumerate(terms)}
         present.sort(key=lambda t: (-self._idf.get(t, 1.0) * len(t), order[t]))
         matched = _distinct_terms(present, 12)

@@ -18,6 +18,7 @@ from leian.indexer.tokenize import Tokenizer
 from leian.retrieval.backends.base import filter_fields, matches
 from leian.retrieval.models import MAX_FACTS_CHARS, ChargePrediction, Filters, Query
 from leian.retrieval.search import (
+    COMMON_IDF,
     COURT_PREFERENCE,
     SearchConfig,
     Searcher,
@@ -88,6 +89,19 @@ def test_matched_terms_are_distinct_words_not_pieces_of_each_other(searcher, que
         "摩托车",
         "路面",
     ]
+
+
+def test_matched_terms_leave_out_words_most_judgments_share(searcher, queries):
+    common = {t for t in ("被害人", "人民币", "犯罪事实") if searcher._idf.get(t, COMMON_IDF) < COMMON_IDF}
+    assert common  # the sample has them in most judgments
+    shared = 0
+    for i in range(3):
+        res = searcher.search(_q(queries, i, top_k=5))
+        for h in res.hits:
+            shared += bool(common & set(res.query_terms) & set(searcher.tokenizer(h.record.sections.facts)))
+            assert not common & set(h.matched_terms), h.matched_terms
+            assert all(searcher._idf.get(t, COMMON_IDF) >= COMMON_IDF for t in h.matched_terms)
+    assert shared  # they were there to match
 
 
 def test_highlights_point_at_the_matched_terms(searcher, queries):
