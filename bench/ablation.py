@@ -52,6 +52,7 @@ HEADLINE = [
     ("B@30", Protocol.B, "ndcg@30"),
     ("C@30", Protocol.C, "ndcg@30"),
     ("C R@100", Protocol.C, "recall@100"),
+    ("C' @30", Protocol.C, "ndcg'@30"),  # C without the unlabelled cases: the order of what LeCaRD judged
 ]
 
 

@@ -68,14 +68,15 @@ class Protocol(StrEnum):
 PROTOCOL_METRICS: dict[Protocol, tuple[str, ...]] = {
     Protocol.A: ("ndcg@10", "ndcg@20", "ndcg@30", "p@5"),
     Protocol.B: ("ndcg@10", "ndcg@20", "ndcg@30", "p@5"),
-    Protocol.C: ("ndcg@30", "recall@100", "judged@30"),
+    Protocol.C: ("ndcg@30", "recall@100", "judged@30", "ndcg'@30"),
 }
 PROTOCOL_DESCRIPTIONS: dict[Protocol, str] = {
     Protocol.A: "LeCaRD metrics.py: re-rank the 30 labelled candidates; P@5 counts grade 3",
     Protocol.B: "SAILER / trec_eval: rank the ~100-doc pool; P@5 counts grade >= 1",
     Protocol.C: (
         "whole corpus minus the query's own judgment; Recall@100 of grade >= 2; "
-        "Judged@30: share of the top 30 that LeCaRD labelled (unlabelled ones count as grade 0)"
+        "Judged@30: share of the top 30 that LeCaRD labelled (unlabelled ones count as grade 0); "
+        "nDCG'@30: the same NDCG with the unlabelled ones taken out of the ranking first"
     ),
 }
 
@@ -172,6 +173,13 @@ def judged_at(ranked: Sequence[str], labels: Mapping[str, int], k: int) -> float
     return sum(1 for d in ranked[:k] if d in labels) / k
 
 
+def condensed_ndcg(ranked: Sequence[str], labels: Mapping[str, int], k: int) -> float:
+    """nDCG' (Sakai, SIGIR 2007, "condensed lists"): trec NDCG@k of the ranking with its unlabelled
+    documents taken out first. Where the labels come from another system's pool, as LeCaRD's do, an
+    unlabelled document is unknown rather than irrelevant: this scores the order of what is known."""
+    return ndcg_trec([labels[d] for d in ranked if d in labels], labels.values(), k)
+
+
 def precision_at(ranked_grades: Sequence[int], k: int, relevant: Callable[[int], bool]) -> float:
     """trec_eval ``P.k``: relevant documents in the top k over k (not over the number returned)."""
     return sum(1 for g in ranked_grades[:k] if relevant(g)) / k
@@ -241,6 +249,7 @@ def evaluate_c(
             "ndcg@30": ndcg_trec(grades, judged, 30),
             "recall@100": recall_at(grades, judged, C_DEPTH, level=2),
             "judged@30": judged_at(ranked, labels, 30),
+            "ndcg'@30": condensed_ndcg(ranked, labels, 30),
         }
     return _result(Protocol.C, rows, per_query)
 

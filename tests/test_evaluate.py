@@ -88,11 +88,13 @@ def test_protocol_c_hand_computed_exclusion_and_recall():
     kept = evaluate_c(run, qrels, per_query=True).per_query["q"]
     assert kept["recall@100"] == pytest.approx(1 / 3)  # "own" pushes g2 to rank 101
     assert kept["ndcg@30"] == pytest.approx((2 / L2(3)) / idcg, abs=1e-12)
+    # nDCG': the unlabelled documents taken out, g1 g2 g3 are ranks 1, 2, 3
+    assert res.per_query["q"]["ndcg'@30"] == pytest.approx((2 + 3 / L2(3) + 1 / L2(4)) / idcg, abs=1e-12)
 
 
 def test_recall_is_zero_without_relevant_documents():
     res = evaluate_c({"q": [("a", 1.0)]}, {"q": {"a": 1, "b": 0}}, per_query=True)
-    assert res.per_query["q"] == {"ndcg@30": 1.0, "recall@100": 0.0, "judged@30": 1 / 30}
+    assert res.per_query["q"] == {"ndcg@30": 1.0, "recall@100": 0.0, "judged@30": 1 / 30, "ndcg'@30": 1.0}
 
 
 # ---------------------------------------------------------------------------------------------------
