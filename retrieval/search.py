@@ -502,7 +502,7 @@ class Searcher:
             if len(t) >= 2 and _HAN.search(t) and idf.get(t, COMMON_IDF) >= COMMON_IDF and t in facts
         ]
         order = {t: j for j, t in enumerate(terms)}
-        present.sort(key=lambda t: (-self._idf.get(t, 1.0) * len(t), order[t]))
+        present.sort(key=lambda t: (-idf.get(t, 1.0) * len(t), order[t]))
         matched = _distinct_terms(present, 12)
         highlights = []
         for t in matched:  # a few occurrences per term are enough to read why; long facts repeat words
