@@ -32,6 +32,7 @@ METRICS = [
     (Protocol.B, "ndcg@30"),
     (Protocol.C, "ndcg@30"),
     (Protocol.C, "recall@100"),
+    (Protocol.C, "ndcg'@30"),
 ]
 
 
