@@ -251,8 +251,9 @@ class Searcher:
     def _run(self, query: Query, restrict: list[str] | None) -> SearchResult:
         r = self._rank(query, restrict, explain=True)
         records = self.backend.get([cid for _, cid, _ in r.top])
+        nameable = self._nameable_terms(r.terms)
         hits = [
-            self._hit(rank, cid, score, comp, records.get(cid), r.terms, r.charges, r.pending)
+            self._hit(rank, cid, score, comp, records.get(cid), nameable, r.charges, r.pending)
             for rank, (score, cid, comp) in enumerate(r.top, 1)
         ]
         return self._result(query, r.terms, hits, r.predicted, r.charges, r.timings, r.t0, r.n)
@@ -480,7 +481,18 @@ class Searcher:
             return {}
         return {t: float(self.charge_model.idf[j]) for t, j in self.charge_model.vocab.items()}
 
-    def _hit(self, rank, cid, score, comp, rec, terms, charges, pending) -> Hit:
+    def _nameable_terms(self, terms: list[str]) -> list[str]:
+        """The query terms a reason may name, best first (rarest and longest): Chinese words a
+        prosecutor recognises, not bare numbers or units, and not words most judgments share (被害人,
+        人民币, 犯罪事实), which say nothing about a case. Once per query; each hit keeps those in its facts."""
+        idf = self._idf
+        order = {t: j for j, t in enumerate(terms)}
+        nameable = [
+            t for t in terms if len(t) >= 2 and _HAN.search(t) and idf.get(t, COMMON_IDF) >= COMMON_IDF
+        ]
+        return sorted(nameable, key=lambda t: (-idf.get(t, 1.0) * len(t), order[t]))
+
+    def _hit(self, rank, cid, score, comp, rec, nameable, charges, pending) -> Hit:
         if rec is None:
             return Hit(id=cid, rank=rank, score=round(score, 6), components=comp, reasons=[])
         first = rec.defendants[0] if rec.defendants else None
@@ -493,17 +505,7 @@ class Searcher:
         q_circ = pending.circumstances if pending else []
         shared_circ = [c for c in rec.circumstances if c in q_circ]
         facts = rec.sections.facts or ""
-        # reasons name words a prosecutor recognises: Chinese words, not bare numbers or units, and
-        # not words most judgments share (被害人, 人民币, 犯罪事实), which say nothing about this case
-        idf = self._idf
-        present = [
-            t
-            for t in terms
-            if len(t) >= 2 and _HAN.search(t) and idf.get(t, COMMON_IDF) >= COMMON_IDF and t in facts
-        ]
-        order = {t: j for j, t in enumerate(terms)}
-        present.sort(key=lambda t: (-idf.get(t, 1.0) * len(t), order[t]))
-        matched = _distinct_terms(present, 12)
+        matched = _distinct_terms([t for t in nameable if t in facts], 12)
         highlights = []
         for t in matched:  # a few occurrences per term are enough to read why; long facts repeat words
             for m in islice(re.finditer(re.escape(t), facts), MAX_HIGHLIGHTS_PER_TERM):

@@ -844,8 +844,7 @@ class ElasticBackend:
                 index=self._art,
                 id=f"{head_id}:{i}",
             )
-        if not self._building:
-            self._check_lock(written=True)
+        self._check_lock(written=True)
 
     def _write_art(self, doc_id: str, doc: dict) -> None:
         with _translated(self.options.url, "writing an artifact", self._art):
@@ -1155,22 +1154,12 @@ class ElasticBackend:
         if held is None or held["_source"].get("ts", 0) <= time.time_ns():
             return
         if written:
-            raise IndexBusy(
-                self._busy(
-                    held,
-                    "began to be rebuilt while this write ran",
-                    "what it wrote will be undone when the new index is swapped in. Write it again "
-                    "when the build has finished",
-                )
-            )
-        raise IndexBusy(
-            self._busy(
-                held,
-                "is being rebuilt",
-                "a case written now would be lost when the new index is swapped in. Try again "
-                "when the build has finished",
-            )
-        )
+            what = "began to be rebuilt while this write ran"
+            then = "what it wrote will be undone when the new index is swapped in. Write it again"
+        else:
+            what = "is being rebuilt"
+            then = "a case written now would be lost when the new index is swapped in. Try again"
+        raise IndexBusy(self._busy(held, what, then + " when the build has finished"))
 
     def _busy(self, held: dict, what: str, then: str) -> str:
         src = held["_source"]
