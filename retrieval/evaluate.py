@@ -25,7 +25,10 @@ the ideal is 0. ``m_P.c``: relevant = grade ≥ 1 (``-l 1``), divided by 5 even 
 
 **C** — the product: the whole corpus is ranked, the query's own judgment dropped; ``ndcg_cut.30`` as
 in B and ``trec_eval -l 2 -m recall.100``: grade-≥2 documents in the top 100 over all grade-≥2
-documents of the query (0 when it has none).
+documents of the query (0 when it has none); Judged@30, the share of the top 30 that is labelled; and
+nDCG'@30 (Sakai's condensed list), ``ndcg_cut.30`` of the run with its unlabelled documents taken out
+first. The run is retrieved 1,000 deep (not 100) so that the condensed list holds the labelled cases
+ranked below 100 too: it then scores the order of what LeCaRD judged, not how much of it made the top 100.
 
 A and B restrict whatever run they get to the candidates, so one whole-corpus run (a TREC run file)
 can be scored under all three; `leian eval --index` instead asks the searcher to rank each
@@ -48,7 +51,7 @@ from pydantic import BaseModel, Field
 
 from leian.corpora.lecard import LecardSplit
 from leian.errors import CorpusReadError, InvalidInput
-from leian.retrieval.models import Query
+from leian.retrieval.models import MAX_TOP_K, Query
 
 Ranking = Sequence[tuple[str, float]]
 Run = Mapping[str, Ranking]
@@ -56,7 +59,11 @@ Qrels = Mapping[str, Mapping[str, int]]
 # (query, candidate ids or None for the whole corpus) -> scored documents; a searcher's ``rank``
 RankFn = Callable[[Query, list[str] | None], list[tuple[str, float]]]
 
-C_DEPTH = 100  # protocol C retrieves this many (Recall@100 needs them; NDCG@30 reads the top 30)
+C_RECALL_DEPTH = 100
+# How deep protocol C's run goes: trec's customary 1,000 (MAX_TOP_K). NDCG@30 and Recall@100 read its
+# top; nDCG'@30 needs the labelled cases that lie further down, or it scores recall instead of order
+# (at depth 100 the default ranking scored 0.863, at 1,000 0.915, ranking all 9,088 0.915).
+C_RUN_DEPTH = MAX_TOP_K
 
 
 class Protocol(StrEnum):
@@ -76,7 +83,7 @@ PROTOCOL_DESCRIPTIONS: dict[Protocol, str] = {
     Protocol.C: (
         "whole corpus minus the query's own judgment; Recall@100 of grade >= 2; "
         "Judged@30: share of the top 30 that LeCaRD labelled (unlabelled ones count as grade 0); "
-        "nDCG'@30: the same NDCG with the unlabelled ones taken out of the ranking first"
+        "nDCG'@30: the same NDCG with the unlabelled ones taken out of the top 1,000 first"
     ),
 }
 
@@ -247,7 +254,7 @@ def evaluate_c(
         judged = list(labels.values())
         rows[qid] = {
             "ndcg@30": ndcg_trec(grades, judged, 30),
-            "recall@100": recall_at(grades, judged, C_DEPTH, level=2),
+            "recall@100": recall_at(grades, judged, C_RECALL_DEPTH, level=2),
             "judged@30": judged_at(ranked, labels, 30),
             "ndcg'@30": condensed_ndcg(ranked, labels, 30),
         }
@@ -311,7 +318,7 @@ def collect_runs(
                 ids = pools.get(q.id, [])
                 top_k = max(len(ids), 1)
             else:
-                ids, top_k = None, C_DEPTH
+                ids, top_k = None, C_RUN_DEPTH
             if ids is not None and not ids:
                 runs[protocol][q.id] = []
                 continue
@@ -389,7 +396,8 @@ def _result(protocol: Protocol, rows: dict[str, dict[str, float]], per_query: bo
 
 
 __all__ = [
-    "C_DEPTH",
+    "C_RECALL_DEPTH",
+    "C_RUN_DEPTH",
     "PROTOCOL_DESCRIPTIONS",
     "PROTOCOL_METRICS",
     "EvalReport",

@@ -358,7 +358,7 @@ def test_collect_runs_sends_facts_only_with_the_right_candidates(tmp_path):
     q1 = [c for c in calls if c[0].facts.startswith("被告人张某")]
     assert [c[1] for c in q1][0] == split.labelled_candidates()["1"]
     assert [c[1] for c in q1][1] == split.pool_ids()["1"]
-    assert q1[2][1] is None and q1[2][0].top_k == 100
+    assert q1[2][1] is None and q1[2][0].top_k == 1000  # deep enough for nDCG'
     assert all(c[0].exclude_ids == ["900"] for c in q1)
     results = {r.protocol: r for r in evaluate_split(split, runs, per_query=True)}
     assert set(results) == set(Protocol)
