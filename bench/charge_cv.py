@@ -18,12 +18,38 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
 from leian.corpora.dictionaries import charge_group
 from leian.indexer.charge_model import ChargeModel, TermCounts
 from leian.retrieval.backends import open_backend
+
+
+def cross_validate(
+    cases: Sequence[tuple[list[str], list[str]]], c: float, folds: int = 5, seed: int = 0
+) -> tuple[float, float, float]:
+    """(top-1, top-3 accuracy, mean fit seconds) over the labelled cases, each predicted by a model
+    trained on the other folds only. ``cases``: (tokens, charge groups) per judgment."""
+    fold = np.random.default_rng(seed).integers(0, folds, len(cases))
+    top1 = top3 = n = 0
+    fit_s = 0.0
+    for f in range(folds):
+        counts = TermCounts()
+        for (toks, labels), k in zip(cases, fold, strict=True):
+            if k != f:
+                counts.add(toks, labels)
+        t0 = time.perf_counter()
+        model = ChargeModel.train_counts(counts, c=c)
+        fit_s += time.perf_counter() - t0
+        for (toks, labels), k in zip(cases, fold, strict=True):
+            if k == f and labels:
+                best = [lab for lab, _ in model.predict(toks, top=3)]
+                top1 += best[0] in labels
+                top3 += bool(set(best) & set(labels))
+                n += 1
+    return top1 / n, top3 / n, fit_s / folds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +67,6 @@ def main(argv: list[str] | None = None) -> int:
         (case.tokens, case.charge_groups)
         for case in open_backend("embedded", index=args.index).iter_indexed()
     ]
-    fold = np.random.default_rng(args.seed).integers(0, args.folds, len(cases))
     labelled = sum(1 for _, labels in cases if labels)
     print(
         f"{len(cases)} judgments in {args.index}, {labelled} with a charge; {args.folds}-fold cross-validation"
@@ -58,23 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     head = f"{'C':>6} {'top-1':>8} {'top-3':>8} {'fit s':>7}" + (f" {'queries top-1':>14}" if queries else "")
     print(head)
     for c in cs:
-        top1 = top3 = n = 0
-        fit_s = 0.0
-        for f in range(args.folds):
-            counts = TermCounts()
-            for (toks, labels), k in zip(cases, fold, strict=True):
-                if k != f:
-                    counts.add(toks, labels)
-            t0 = time.perf_counter()
-            model = ChargeModel.train_counts(counts, c=c)
-            fit_s += time.perf_counter() - t0
-            for (toks, labels), k in zip(cases, fold, strict=True):
-                if k == f and labels:
-                    best = [lab for lab, _ in model.predict(toks, top=3)]
-                    top1 += best[0] in labels
-                    top3 += bool(set(best) & set(labels))
-                    n += 1
-        line = f"{c:>6g} {top1 / n:>8.4f} {top3 / n:>8.4f} {fit_s / args.folds:>7.1f}"
+        top1, top3, fit_s = cross_validate(cases, c, args.folds, args.seed)
+        line = f"{c:>6g} {top1:>8.4f} {top3:>8.4f} {fit_s:>7.1f}"
         if queries:
             counts = TermCounts()
             for toks, labels in cases:

@@ -83,6 +83,10 @@ class ChargeModel:
         df = np.diff(tf.tocsc().indptr)
         terms = counts.terms()
         cols = sorted((j for j in np.flatnonzero(df >= 2)), key=lambda j: terms[j])
+        if not cols:  # no word is shared by two judgments: nothing to learn (the build goes on without)
+            for _ in fitters[1] if fitters else ():
+                pass
+            return None
         vocab = {terms[j]: k for k, j in enumerate(cols)}
         n_docs = len(keep)
         idf = (np.log((1 + n_docs) / (1 + df[cols])) + 1.0).astype(np.float32)  # sklearn's smooth idf

@@ -62,7 +62,8 @@ RankFn = Callable[[Query, list[str] | None], list[tuple[str, float]]]
 C_RECALL_DEPTH = 100
 # How deep protocol C's run goes: trec's customary 1,000 (MAX_TOP_K). NDCG@30 and Recall@100 read its
 # top; nDCG'@30 needs the labelled cases that lie further down, or it scores recall instead of order
-# (at depth 100 the default ranking scored 0.863, at 1,000 0.915, ranking all 9,088 0.915).
+# (on LeCaRD dev the default ranking scores 0.863 at depth 100 and 0.916 at 1,000; ranking every case
+# moves it by less than 0.001).
 C_RUN_DEPTH = MAX_TOP_K
 
 

@@ -54,6 +54,13 @@ def test_too_few_labelled_cases_gives_no_model():
     assert ChargeModel.train([["盗窃"]] * 5, [["盗窃罪"]] * 5) is None
 
 
+def test_judgments_sharing_no_word_give_no_model_instead_of_failing():
+    docs = [[f"词{i}"] for i in range(12)]
+    labels = [["盗窃罪"] if i % 2 else ["诈骗罪"] for i in range(12)]
+    assert ChargeModel.train(docs, labels) is None
+    assert ChargeModel.train(docs, labels, workers=2) is None
+
+
 def test_balanced_subset_is_bounded_deterministic_and_keeps_rare_charges():
     labels = [["盗窃罪"]] * 900 + [["危险驾驶罪"]] * 90 + [["抢劫罪"]] * 10
     keep = list(range(len(labels)))
