@@ -43,12 +43,18 @@ def cross_validate(
         t0 = time.perf_counter()
         model = ChargeModel.train_counts(counts, c=c)
         fit_s += time.perf_counter() - t0
+        if model is None:
+            raise SystemExit(
+                f"charge_cv: too few judgments with a charge to train on {folds - 1} of {folds} folds"
+            )
         for (toks, labels), k in zip(cases, fold, strict=True):
             if k == f and labels:
                 best = [lab for lab, _ in model.predict(toks, top=3)]
                 top1 += best[0] in labels
                 top3 += bool(set(best) & set(labels))
                 n += 1
+    if n == 0:
+        raise SystemExit("charge_cv: no judgment in the index has a charge to predict")
     return top1 / n, top3 / n, fit_s / folds
 
 

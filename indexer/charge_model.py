@@ -19,7 +19,7 @@ import scipy.sparse as sp
 SIGMOID_SCALE = 1.5
 # The SVMs' regularisation, chosen by cross-validation on the corpus's own judgments (bench/charge_cv.py,
 # labels = the charges each judgment states, no benchmark queries): on LeCaRD's 9,088, top-1 accuracy
-# 0.861 at C 0.5, 0.882 at 2, 0.886 at 4, 0.887 at 8 (fit time 5.1, 6.6, 7.4, 9.2 s)
+# 0.861 at C 0.5, 0.882 at 2, 0.886 at 4, 0.887 at 8 (one fold's fit: 5.1, 6.6, 7.4, 9.2 s)
 SVM_C = 4.0
 MIN_EXAMPLES = 3
 FIT_GROUP = 8  # charges fitted per task (and per progress tick)
