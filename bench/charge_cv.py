@@ -18,13 +18,20 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from leian.corpora.dictionaries import charge_group
 from leian.indexer.charge_model import ChargeModel, TermCounts
 from leian.retrieval.backends import open_backend
+
+
+def _counts(cases: Iterable[tuple[list[str], list[str]]]) -> TermCounts:
+    counts = TermCounts()
+    for toks, labels in cases:
+        counts.add(toks, labels)
+    return counts
 
 
 def cross_validate(
@@ -36,10 +43,7 @@ def cross_validate(
     top1 = top3 = n = 0
     fit_s = 0.0
     for f in range(folds):
-        counts = TermCounts()
-        for (toks, labels), k in zip(cases, fold, strict=True):
-            if k != f:
-                counts.add(toks, labels)
+        counts = _counts(case for case, k in zip(cases, fold, strict=True) if k != f)
         t0 = time.perf_counter()
         model = ChargeModel.train_counts(counts, c=c)
         fit_s += time.perf_counter() - t0
@@ -92,10 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         top1, top3, fit_s = cross_validate(cases, c, args.folds, args.seed)
         line = f"{c:>6g} {top1:>8.4f} {top3:>8.4f} {fit_s:>7.1f}"
         if queries:
-            counts = TermCounts()
-            for toks, labels in cases:
-                counts.add(toks, labels)
-            model = ChargeModel.train_counts(counts, c=c)
+            model = ChargeModel.train_counts(_counts(cases), c=c)
             hits = sum(model.predict(toks, top=1)[0][0] in truth for toks, truth in queries)
             line += f" {hits:>9}/{len(queries)}"
         print(line, flush=True)

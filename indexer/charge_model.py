@@ -84,8 +84,10 @@ class ChargeModel:
         terms = counts.terms()
         cols = sorted((j for j in np.flatnonzero(df >= 2)), key=lambda j: terms[j])
         if not cols:  # no word is shared by two judgments: nothing to learn (the build goes on without)
-            for _ in fitters[1] if fitters else ():
-                pass
+            if fitters is not None:
+                _, started = fitters
+                for _ in started:  # let the processes started above finish loading before they are left
+                    pass
             return None
         vocab = {terms[j]: k for k, j in enumerate(cols)}
         n_docs = len(keep)

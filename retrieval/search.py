@@ -481,16 +481,20 @@ class Searcher:
             return {}
         return {t: float(self.charge_model.idf[j]) for t, j in self.charge_model.vocab.items()}
 
+    @cached_property
+    def _unseen_idf(self) -> float:
+        """The idf of a word the charge model's vocabulary lacks: it occurs in fewer than two of the
+        model's judgments, so it is rarer than any word the model knows."""
+        return max(self._idf.values(), default=COMMON_IDF)
+
     def _nameable_terms(self, terms: list[str]) -> list[str]:
         """The query terms a reason may name, best first (rarest and longest): Chinese words a
         prosecutor recognises, not bare numbers or units, and not words most judgments share (被害人,
         人民币, 犯罪事实), which say nothing about a case. Once per query; each hit keeps those in its facts."""
-        idf = self._idf
+        idf, unseen = self._idf, self._unseen_idf
         order = {t: j for j, t in enumerate(terms)}
-        nameable = [
-            t for t in terms if len(t) >= 2 and _HAN.search(t) and idf.get(t, COMMON_IDF) >= COMMON_IDF
-        ]
-        return sorted(nameable, key=lambda t: (-idf.get(t, 1.0) * len(t), order[t]))
+        nameable = [t for t in terms if len(t) >= 2 and _HAN.search(t) and idf.get(t, unseen) >= COMMON_IDF]
+        return sorted(nameable, key=lambda t: (-idf.get(t, unseen) * len(t), order[t]))
 
     def _hit(self, rank, cid, score, comp, rec, nameable, charges, pending) -> Hit:
         if rec is None:
