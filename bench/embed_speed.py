@@ -2,7 +2,7 @@
 """Embedding speed and chunk statistics on LeCaRD (prints numbers; nothing is asserted).
 
     python bench/embed_speed.py [--docs 16] [--queries 20] [--stats-docs 2000] [--device cpu] [--max-chunks 4]
-                                [--runtime auto|onnx|torch]
+                                [--runtime auto|onnx|torch] [--query-precision int8|float32]
 
 - documents/s and chunks/s for the facts of LeCaRD judgments (``document_text`` of the extracted
   record, exactly what the indexer embeds), cache disabled;
@@ -24,7 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from leian.corpora.record import CaseRecord
-from leian.indexer.embed import DEFAULT_MAX_CHUNKS, RUNTIMES, Embedder, document_text, torch_threads
+from leian.indexer.embed import (
+    DEFAULT_MAX_CHUNKS,
+    QUERY_PRECISIONS,
+    RUNTIMES,
+    Embedder,
+    document_text,
+    torch_threads,
+)
 from leian.indexer.extract import extract
 
 LECARD = Path(os.environ.get("LEIAN_LECARD", "/work/shared/data/lecard"))
@@ -54,6 +61,12 @@ def main() -> int:
         "--max-chunks", type=int, default=DEFAULT_MAX_CHUNKS, help="chunks embedded per document (0 = all)"
     )
     ap.add_argument("--runtime", choices=RUNTIMES, default=None, help="default: $LEIAN_EMBED_RUNTIME or auto")
+    ap.add_argument(
+        "--query-precision",
+        choices=QUERY_PRECISIONS,
+        default=None,
+        help="queries on onnxruntime (default: $LEIAN_QUERY_PRECISION or int8)",
+    )
     args = ap.parse_args()
     if not (LECARD / "docs.jsonl.gz").exists():
         print(f"LeCaRD not found at {LECARD} (set LEIAN_LECARD)", file=sys.stderr)
@@ -61,11 +74,12 @@ def main() -> int:
 
     t0 = time.perf_counter()
     emb = Embedder.load(
-        args.model, device=args.device, cache=None, max_chunks=args.max_chunks, runtime=args.runtime
-    )
+        args.model, device=args.device, cache=None, max_chunks=args.max_chunks, runtime=args.runtime,
+        query_precision=args.query_precision,
+    )  # fmt: skip
     threads = torch_threads()
-    print(f"model {emb.name} ({emb.fingerprint}) on {emb.device} with {emb.runtime}, {threads} threads, "
-          f"load {time.perf_counter() - t0:.1f} s")  # fmt: skip
+    print(f"model {emb.name} ({emb.fingerprint}) on {emb.device} with {emb.runtime} (queries in "
+          f"{emb.query_precision}), {threads} threads, load {time.perf_counter() - t0:.1f} s")  # fmt: skip
 
     # ---- chunk statistics
     t0 = time.perf_counter()

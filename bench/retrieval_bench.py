@@ -301,6 +301,7 @@ def _search_settings() -> dict:
         "config": SearchConfig().model_dump(),
         "torch_threads": torch_threads(),
         "runtime": os.environ.get("LEIAN_EMBED_RUNTIME", "auto"),
+        "query_precision": os.environ.get("LEIAN_QUERY_PRECISION", "int8"),
         "memo": False,
     }
 
@@ -340,6 +341,7 @@ def stage_search(spec: dict) -> dict:
         "stages_p95": {k: pct(v, 95) for k, v in stages.items()},
         "docs": searcher.backend.count(),
         "embedding_runtime": searcher.embedder.runtime if searcher.embedder else None,
+        "query_precision": searcher.embedder.query_precision if searcher.embedder else None,
         "rss_after_open": rss_open,
         "rss": peak_rss_mib(),
         "load": os.getloadavg(),
@@ -410,7 +412,7 @@ def search_rows(s: dict, targets: bool) -> list[tuple[str, str]]:
         (
             "  open index + model",
             f"{s['open_seconds']:.1f} s ({s['docs']:,} docs; query embedding on "
-            f"{s.get('embedding_runtime') or 'torch'})",
+            f"{s.get('embedding_runtime') or 'torch'}, {s.get('query_precision') or 'float32'})",
         ),
         (
             "peak RSS, search process",

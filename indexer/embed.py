@@ -13,7 +13,9 @@ re-chunks it.
 
 On CPU the model runs on onnxruntime when its directory holds an ONNX export of the same files
 (``leian.indexer.onnx_runtime``: the same vectors, about twice as fast); otherwise, and on GPUs, on
-torch. ``$LEIAN_EMBED_RUNTIME`` (auto, onnx, torch) overrides the choice.
+torch. ``$LEIAN_EMBED_RUNTIME`` (auto, onnx, torch) overrides the choice. On onnxruntime, queries are
+embedded by the export's int8 copy (faster; cosine ≥ 0.99 to the float vectors) unless
+``$LEIAN_QUERY_PRECISION`` is float32; documents always in float32.
 
 torch is imported only when a model is loaded: importing this module stays cheap.
 """
@@ -310,13 +312,16 @@ def torch_threads(requested: int | None = None) -> int:
 
 
 RUNTIMES = ("auto", "onnx", "torch")
+QUERY_PRECISIONS = ("int8", "float32")
 
 
-def _runtime(requested: str | None) -> str:
-    value = requested or os.environ.get("LEIAN_EMBED_RUNTIME", "").strip().lower() or "auto"
-    if value not in RUNTIMES:
-        source = "runtime" if requested else "LEIAN_EMBED_RUNTIME"
-        raise InvalidInput(f"{source} must be one of {', '.join(RUNTIMES)}; got {value!r}")
+def _choice(requested: str | None, param: str, env: str, choices: tuple[str, ...]) -> str:
+    """``requested``, else ``$env``, else the first of ``choices``: one of ``choices`` or InvalidInput."""
+    value = requested or os.environ.get(env, "").strip().lower() or choices[0]
+    if value not in choices:
+        raise InvalidInput(
+            f"{param if requested else env} must be one of {', '.join(choices)}; got {value!r}"
+        )
     return value
 
 
@@ -362,10 +367,12 @@ class Embedder:
         max_chunks: int | None,
         batch_size: int,
         onnx: onnx_runtime.OnnxEncoder | None = None,
+        query_onnx: onnx_runtime.OnnxEncoder | None = None,
     ):
         # with an ONNX export the torch weights are not kept: only the tokenizer and settings are
         self._model = st_model if onnx is None else None
         self._onnx = onnx
+        self._query_onnx = query_onnx  # the export's int8 copy, for queries only
         self.model_dir = model_dir
         self.name = name
         self.fingerprint = fingerprint
@@ -412,14 +419,20 @@ class Embedder:
         batch_size: int | None = None,
         threads: int | None = None,
         runtime: str | None = None,
+        query_precision: str | None = None,
     ) -> Embedder:
         """Load ``model`` (None: the default e5, built on first use) on ``device`` (default: cuda when
         available, else cpu). ``cache`` is an EmbeddingCache, a path to its SQLite file, "default"
         (``$LEIAN_HOME/embeddings.sqlite``, where ``scripts/embed_corpus.py`` puts precomputed corpus
         vectors) or None (no cache). ``threads``: CPU threads (default: see :func:`torch_threads`).
         ``runtime``: "auto" (onnxruntime on CPU when the directory has an export of these files, else
-        torch), "onnx" (that export or an error) or "torch"; default ``$LEIAN_EMBED_RUNTIME`` or auto."""
-        runtime = _runtime(runtime)
+        torch), "onnx" (that export or an error) or "torch"; default ``$LEIAN_EMBED_RUNTIME`` or auto.
+        ``query_precision``: "int8" (queries on the export's int8 copy when it has one, else float32)
+        or "float32"; default ``$LEIAN_QUERY_PRECISION`` or int8."""
+        runtime = _choice(runtime, "runtime", "LEIAN_EMBED_RUNTIME", RUNTIMES)
+        query_precision = _choice(
+            query_precision, "query_precision", "LEIAN_QUERY_PRECISION", QUERY_PRECISIONS
+        )
         model_dir = _resolve_model_dir(model)
         fingerprint = model_fingerprint(model_dir)
         name = model_dir.name
@@ -443,18 +456,24 @@ class Embedder:
             torch.set_num_threads(torch_threads(threads))
             if device is None:
                 device = "cuda" if torch.cuda.is_available() else "cpu"
-            session = None
+            session = query_session = None
             if runtime != "torch" and device == "cpu":
                 session = onnx_runtime.open_session(model_dir, fingerprint, torch_threads(threads))
+                if session is not None and query_precision == "int8":
+                    query_session = onnx_runtime.open_session(
+                        model_dir, fingerprint, torch_threads(threads), int8=True
+                    )
             try:
                 with _quiet_transformers():
                     st = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
             except Exception as e:  # a broken directory surfaces as many exception types
                 raise ModelUnavailable(f"cannot load embedding model from {model_dir}: {e}") from e
         st.eval()
-        onnx = None
+        onnx = query_onnx = None
         if session is not None:
             onnx = onnx_runtime.OnnxEncoder.of(session, st, batch_size or onnx_runtime.BATCH_SIZE)
+        if onnx is not None and query_session is not None:
+            query_onnx = onnx_runtime.OnnxEncoder.of(query_session, st, onnx.batch_size)
         if batch_size is None:
             batch_size = onnx.batch_size if onnx else 64 if str(st.device).startswith("cuda") else 16
         if runtime == "onnx" and onnx is None:
@@ -465,7 +484,7 @@ class Embedder:
             )
         return cls(
             st, model_dir, name=name, fingerprint=fingerprint, cache=cache,
-            max_chunks=max_chunks, batch_size=batch_size, onnx=onnx,
+            max_chunks=max_chunks, batch_size=batch_size, onnx=onnx, query_onnx=query_onnx,
         )  # fmt: skip
 
     # ------------------------------------------------------------------------------------ chunking
@@ -505,12 +524,13 @@ class Embedder:
         return out
 
     # ----------------------------------------------------------------------------------- embedding
-    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], prompt: str, query: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        if self._onnx is not None:
+        onnx = self._query_onnx if query and self._query_onnx is not None else self._onnx
+        if onnx is not None:
             with self._lock:
-                return self._onnx.encode([prompt + t for t in texts])
+                return onnx.encode([prompt + t for t in texts])
         import torch
 
         with self._lock, torch.inference_mode():
@@ -525,15 +545,15 @@ class Embedder:
         return np.asarray(vecs, dtype=np.float32)
 
     def _embed(self, texts: Sequence[str], prompt: str, use_cache: bool, progress: ProgressFn | None,
-               group: int, whole: bool = False) -> np.ndarray:  # fmt: skip
+               group: int, query: bool) -> np.ndarray:  # fmt: skip
         if isinstance(texts, str):
             raise InvalidInput("embed_* takes a list of texts, not a single string")
         out = np.zeros((len(texts), self.dim), np.float32)
         cache = self.cache if use_cache else None
         for g0 in range(0, len(texts), group):
             part = [t if isinstance(t, str) else str(t) for t in texts[g0 : g0 + group]]
-            if cache is None or not whole:
-                out[g0 : g0 + len(part)] = self._embed_chunked(part, prompt, cache)
+            if cache is None or query:
+                out[g0 : g0 + len(part)] = self._embed_chunked(part, prompt, cache, query)
             else:
                 # Whole documents first: a hit needs neither chunking (tokenising the full text, ~2 ms
                 # a judgment: most of a rebuild from the cache) nor a lookup per chunk
@@ -542,7 +562,7 @@ class Embedder:
                 found = cache.get_many(self.fingerprint, wkeys, self.dim)
                 todo = [j for j, k in enumerate(wkeys) if k not in found]
                 if todo:
-                    new = self._embed_chunked([part[j] for j in todo], prompt, cache)
+                    new = self._embed_chunked([part[j] for j in todo], prompt, cache, query)
                     fresh = list(zip((wkeys[j] for j in todo), new, strict=True))
                     found.update(fresh)
                     cache.put_many(self.fingerprint, fresh)
@@ -551,20 +571,23 @@ class Embedder:
                 progress(len(part))
         return out
 
-    def _embed_chunked(self, texts: list[str], prompt: str, cache: EmbeddingCache | None) -> np.ndarray:
+    def _embed_chunked(self, texts: list[str], prompt: str, cache: EmbeddingCache | None,
+                       query: bool) -> np.ndarray:  # fmt: skip
         """Each text's normalised mean of its chunk vectors; chunk vectors go through ``cache``."""
         chunked = self._chunk_many(texts, prompt)
         flat = [c for cs in chunked for c in cs]
         keys = [EmbeddingCache.key(prompt, c) for c in flat]
-        vecs = cache.get_many(self.fingerprint, keys, self.dim) if cache is not None else {}
+        # int8 query vectors are not the float ones: cached under their own name
+        model = f"{self.fingerprint}+int8" if query and self.query_precision == "int8" else self.fingerprint
+        vecs = cache.get_many(model, keys, self.dim) if cache is not None else {}
         todo = {k: c for k, c in zip(keys, flat, strict=True) if k not in vecs}
         if todo:
             # Longest first: batches of similar length waste less padding.
             order = sorted(todo, key=lambda k: -len(todo[k]))
-            fresh = list(zip(order, self._encode([todo[k] for k in order], prompt), strict=True))
+            fresh = list(zip(order, self._encode([todo[k] for k in order], prompt, query), strict=True))
             vecs.update(fresh)
             if cache is not None:
-                cache.put_many(self.fingerprint, fresh)
+                cache.put_many(model, fresh)
         out = np.zeros((len(texts), self.dim), np.float32)
         i = 0
         for j, cs in enumerate(chunked):
@@ -577,6 +600,10 @@ class Embedder:
     def runtime(self) -> str:
         return "torch" if self._onnx is None else "onnxruntime"
 
+    @property
+    def query_precision(self) -> str:
+        return "float32" if self._query_onnx is None else "int8"
+
     def whole_prompt(self, prompt: str) -> str:
         """What a whole document's cache key is made with instead of the chunk prompt: the chunk
         setting and rules, so a text embedded with another ``max_chunks`` is never taken for it."""
@@ -586,7 +613,9 @@ class Embedder:
         """(n, dim) vectors for query texts (the model's query prompt, e.g. ``query: ``); long
         queries are chunked like documents. Queries reach the cache only with ``use_cache=True``
         (evaluation re-running fixed queries): a service's user input is not kept on disk."""
-        return self._embed(texts, self.query_prompt, use_cache=use_cache, progress=None, group=256)
+        return self._embed(
+            texts, self.query_prompt, use_cache=use_cache, progress=None, group=256, query=True
+        )
 
     def embed_documents(self, texts: Sequence[str], progress: ProgressFn | None = None,
                         group: int = 64) -> np.ndarray:  # fmt: skip
@@ -594,7 +623,7 @@ class Embedder:
         ``max_chunks`` chunk vectors. ``progress(n_done)`` is called after every ``group`` documents
         with the number just finished, so ``tqdm(total=len(texts)).update`` can be passed as is."""
         return self._embed(
-            texts, self.passage_prompt, use_cache=True, progress=progress, group=group, whole=True
+            texts, self.passage_prompt, use_cache=True, progress=progress, group=group, query=False
         )
 
     @property
@@ -617,4 +646,5 @@ class Embedder:
             "passage_prompt": self.passage_prompt,
             "device": self.device,
             "runtime": self.runtime,
+            "query_precision": self.query_precision,
         }

@@ -569,6 +569,8 @@ class Searcher:
             "model": m.model,
             # how the query is embedded here (same vectors either way): "onnxruntime" or "torch"
             "embedding_runtime": self.embedder.runtime if self.embedder is not None else None,
+            # "int8" (the export's int8 copy: cosine >= 0.99 to the float vectors) or "float32"
+            "query_precision": self.embedder.query_precision if self.embedder is not None else None,
             "weights": self.config.weights(),
             "config": self.config.model_dump(),
             "charge_model": self.charge_model is not None,

