@@ -316,30 +316,39 @@ def test_int8_and_float_query_vectors_are_cached_apart(model_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_queries_fall_back_to_float_without_a_usable_int8_copy(model_dir, tmp_path, monkeypatch, caplog):
-    monkeypatch.setenv("LEIAN_QUERY_PRECISION", "float32")
-    assert Embedder.load(str(model_dir), device="cpu", cache=None).query_precision == "float32"
-    monkeypatch.setenv("LEIAN_QUERY_PRECISION", "int4")
-    with pytest.raises(InvalidInput, match="LEIAN_QUERY_PRECISION must be one of int8, float32"):
+@pytest.mark.parametrize(
+    ("env", "value", "attr", "wrong"),
+    [
+        ("LEIAN_EMBED_RUNTIME", "torch", "runtime", "gpu"),
+        ("LEIAN_QUERY_PRECISION", "float32", "query_precision", "int4"),
+    ],
+)
+def test_runtime_and_query_precision_come_from_the_environment(
+    model_dir, monkeypatch, env, value, attr, wrong
+):
+    monkeypatch.setenv(env, value)
+    assert getattr(Embedder.load(str(model_dir), device="cpu", cache=None), attr) == value
+    monkeypatch.setenv(env, wrong)
+    with pytest.raises(InvalidInput, match=f"{env} must be one of .*; got '{wrong}'"):
         Embedder.load(str(model_dir), device="cpu", cache=None)
-    monkeypatch.delenv("LEIAN_QUERY_PRECISION")
+
+
+@pytest.mark.slow
+def test_queries_fall_back_to_float_without_a_usable_int8_copy(model_dir, tmp_path, caplog):
     # an export made before int8 copies existed: its metadata names none
     old = _copy_model(model_dir, tmp_path / "old")
     meta_file = old / "onnx" / onnx_runtime.META_FILE
     meta = json.loads(meta_file.read_text())
     assert meta["int8"]["probe_min_cosine"] >= onnx_runtime.MIN_INT8_COSINE
     del meta["int8"]
-    meta_file.unlink()
-    meta_file.write_text(json.dumps(meta))
+    _replace(meta_file, json.dumps(meta).encode())
     emb = Embedder.load(str(old), device="cpu", cache=None)
     assert (emb.runtime, emb.query_precision) == ("onnxruntime", "float32")
     assert "has no int8 copy" in caplog.text and "`leian model onnx` adds one" in caplog.text
     # a damaged int8 copy: logged, and queries run on the float export
     bad = _copy_model(model_dir, tmp_path / "bad")
     q8 = bad / "onnx" / onnx_runtime.QUERY_MODEL_FILE
-    head = q8.read_bytes()[:100_000]
-    q8.unlink()
-    q8.write_bytes(head)
+    _replace(q8, q8.read_bytes()[:100_000])  # cut short, as by a full disk
     emb = Embedder.load(str(bad), device="cpu", cache=None)
     assert (emb.runtime, emb.query_precision) == ("onnxruntime", "float32")
     assert "queries in float32" in caplog.text
@@ -347,25 +356,15 @@ def test_queries_fall_back_to_float_without_a_usable_int8_copy(model_dir, tmp_pa
 
 
 @pytest.mark.slow
-def test_onnx_export_is_used_only_for_the_files_it_was_made_from(model_dir, tmp_path, monkeypatch):
+def test_onnx_export_is_used_only_for_the_files_it_was_made_from(model_dir, tmp_path):
     copy = _copy_model(model_dir, tmp_path / "copy")
     assert model_fingerprint(copy) == model_fingerprint(model_dir)  # the export is not fingerprinted
     meta = onnx_runtime.read_meta(copy)
     assert meta["fingerprint"] == model_fingerprint(model_dir) and meta["probe_min_cosine"] >= 0.99999
     assert meta["fused_operators"].get("Attention") == 12  # attention fused in every layer
     assert Embedder.load(str(copy), device="cpu", cache=None).runtime == "onnxruntime"  # auto
-    monkeypatch.setenv("LEIAN_EMBED_RUNTIME", "torch")
-    assert Embedder.load(str(copy), device="cpu", cache=None).runtime == "torch"
-    monkeypatch.setenv("LEIAN_EMBED_RUNTIME", "gpu")
-    with pytest.raises(InvalidInput, match="LEIAN_EMBED_RUNTIME"):
-        Embedder.load(str(copy), device="cpu", cache=None)
-    monkeypatch.delenv("LEIAN_EMBED_RUNTIME")
     # other files (here CLS pooling instead of mean): the export no longer computes this model
-    cfg = copy / "1_Pooling" / "config.json"
-    pooling = json.loads(cfg.read_text())
-    cfg.unlink()
-    pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
-    cfg.write_text(json.dumps(pooling))
+    _cls_pooling(copy)
     assert Embedder.load(str(copy), device="cpu", cache=None).runtime == "torch"
     with pytest.raises(ModelUnavailable, match="no readable ONNX export of its current files"):
         Embedder.load(str(copy), device="cpu", cache=None, runtime="onnx")
@@ -375,9 +374,7 @@ def test_onnx_export_is_used_only_for_the_files_it_was_made_from(model_dir, tmp_
 def test_a_corrupt_onnx_export_falls_back_to_torch(model_dir, tmp_path, caplog):
     copy = _copy_model(model_dir, tmp_path / "copy")
     graph = copy / "onnx" / "model.onnx"
-    head = graph.read_bytes()[:100_000]
-    graph.unlink()  # a hard link to the real export: replace it, do not write through it
-    graph.write_bytes(head)  # cut short, as by a full disk
+    _replace(graph, graph.read_bytes()[:100_000])  # cut short, as by a full disk
     emb = Embedder.load(str(copy), device="cpu", cache=None)
     assert emb.runtime == "torch" and "cannot read the ONNX export" in caplog.text
     assert emb.embed_queries(["受贿"]).shape == (1, 384)
@@ -445,15 +442,25 @@ def _copy_model(src: Path, dst: Path) -> Path:
     return dst
 
 
+def _replace(path: Path, data: bytes) -> None:
+    """New contents for a file of such a copy, without writing through its link to the real model."""
+    path.unlink()
+    path.write_bytes(data)
+
+
+def _cls_pooling(model: Path) -> None:
+    """Make a copy pool the CLS token instead of the mean: other files, another model."""
+    cfg = model / "1_Pooling" / "config.json"
+    pooling = json.loads(cfg.read_text())
+    pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    _replace(cfg, json.dumps(pooling).encode())
+
+
 def test_fingerprint_follows_the_files(model_dir, tmp_path):
     same = _copy_model(model_dir, tmp_path / "same")
     assert model_fingerprint(same) == model_fingerprint(model_dir)  # content, not location
     changed = _copy_model(model_dir, tmp_path / "cls-pooling")
-    cfg = changed / "1_Pooling" / "config.json"
-    pooling = json.loads(cfg.read_text())
-    cfg.unlink()  # break the hard link before editing
-    pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
-    cfg.write_text(json.dumps(pooling))
+    _cls_pooling(changed)
     assert model_fingerprint(changed) != model_fingerprint(model_dir)
 
 

@@ -22,10 +22,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--out", help="target directory (default: $LEIAN_HOME/models/multilingual-e5-small)")
     b.add_argument("--force", action="store_true", help="rebuild even when a complete build is there")
     o = sub.add_parser(
-        "onnx", help="export a model for onnxruntime (same vectors, ~2x faster on CPU) into DIR/onnx"
+        "onnx",
+        help="export a model for onnxruntime (same vectors, ~2x faster on CPU) into DIR/onnx, with an "
+        "int8 copy that embeds queries 1.5-2x faster still",
     )
     o.add_argument("--model", help="a local sentence-transformers directory (default: the default model)")
-    i = sub.add_parser("info", help="load a model and print its name, dim, fingerprint, max tokens, path")
+    i = sub.add_parser(
+        "info",
+        help="load a model and print its name, dim, fingerprint, runtime, query precision, max tokens, path",
+    )
     i.add_argument("--model", help="a local sentence-transformers directory (default: the default model)")
     i.add_argument("--json", action="store_true", help="print one JSON object")
 
