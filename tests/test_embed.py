@@ -400,7 +400,7 @@ def test_cli_model_onnx_exports_a_model(model_dir, tmp_path):
     assert Embedder.load(str(copy), device="cpu", cache=None).runtime == "torch"
     run = _leian("model", "onnx", "--model", str(copy))
     assert run.returncode == 0, run.stderr
-    assert "12 Attention" in run.stdout and "int8 copy for queries: 0.99" in run.stdout
+    assert "12 Attention" in run.stdout and "int8 copy for queries: cosine 0.99" in run.stdout
     assert run.stderr.strip() == ""  # neither the optimiser's nor the quantiser's logging
     assert [p.name for p in copy.iterdir() if p.name.startswith(".")] == []  # no leftovers
     assert sorted(p.name for p in (copy / "onnx").iterdir()) == [

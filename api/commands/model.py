@@ -50,10 +50,8 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         where, meta = export_onnx(args.model)
         fused = ", ".join(f"{n} {k}" for k, n in meta["fused_operators"].items()) or "none"
-        int8 = meta["int8"]
-        int8 = (
-            f"{int8['probe_min_cosine']} to float32" if int8 else "none (strays too far: queries in float32)"
-        )
+        copy = meta["int8"]  # None when it could not be made or strayed (the warning says which)
+        int8 = f"cosine {copy['probe_min_cosine']} to float32" if copy else "none, queries in float32"
         print(
             f"{where / 'onnx'}\t({time.perf_counter() - t0:.1f} s; fused: {fused}; "
             f"cosine to torch on the probe texts: {meta['probe_min_cosine']}; int8 copy for queries: {int8})"
