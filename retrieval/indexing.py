@@ -78,7 +78,10 @@ class IndexJob(BaseModel):
     def _embedder(self, model: str | None, chunks: int):
         from leian.indexer.embed import Embedder
 
-        return Embedder.load(model, cache=self.embedding_cache or "default", max_chunks=chunks)
+        # a job embeds documents only, always in float32: the int8 copy for queries stays unloaded
+        return Embedder.load(
+            model, cache=self.embedding_cache or "default", max_chunks=chunks, query_precision="float32"
+        )
 
     def _bar(self, desc: str, unit: str = "doc"):
         return self.progress(None, desc, unit) if self.progress else nullcontext(lambda n: None)
