@@ -84,10 +84,7 @@ class ChargeModel:
         terms = counts.terms()
         cols = sorted((j for j in np.flatnonzero(df >= 2)), key=lambda j: terms[j])
         if not cols:  # no word is shared by two judgments: nothing to learn (the build goes on without)
-            if fitters is not None:
-                _, started = fitters
-                for _ in started:  # let the processes started above finish loading before they are left
-                    pass
+            _wait_started(fitters)  # the processes started above finish loading before they are left
             return None
         vocab = {terms[j]: k for k, j in enumerate(cols)}
         n_docs = len(keep)
@@ -188,6 +185,17 @@ def _start_fitters(workers: int | None, n_groups: int):
     return run, run(delayed(_load_fitter)() for _ in range(n))
 
 
+def _wait_started(fitters):
+    """Wait until every process of ``_start_fitters`` is up (its generator done, so the pool can be
+    called again); the pool, or None when there is none."""
+    if fitters is None:
+        return None
+    run, started = fitters
+    for _ in started:
+        pass
+    return run
+
+
 def _load_fitter() -> None:
     from sklearn.svm import LinearSVC  # noqa: F401
 
@@ -208,9 +216,7 @@ def _fit_charges(
     if fitters is None:
         fitted = (_fit_some(x, y[:, g], c, g) for g in groups)
     else:
-        run, started = fitters
-        for _ in started:  # every process is up (and the generator done, so run can be called again)
-            pass
+        run = _wait_started(fitters)
         from joblib import delayed
 
         fitted = run(delayed(_fit_some)(x, y[:, g], c, g) for g in groups)

@@ -236,12 +236,9 @@ def export(st: Any, model_dir: Path, fingerprint: str, *, threads: int = 1) -> d
         except Exception as e:  # the exporter and the optimiser fail in many ways on unusual models
             raise ModelUnavailable(f"cannot export {model_dir} to ONNX: {type(e).__name__}: {e}") from e
         raw.unlink()
-        enc = OnnxEncoder(
-            _session(ort, tmp / MODEL_FILE, threads), st.tokenizer, int(st.max_seq_length), pipe, 16
-        )
         with torch.inference_mode():
             ref = st.encode(list(_PROBES), batch_size=16, convert_to_numpy=True, show_progress_bar=False)
-        got = enc.encode(list(_PROBES))
+        got = _probe_vectors(ort, tmp / MODEL_FILE, st, pipe, threads)
         cos = _min_cosine(ref, got)
         if cos < MIN_COSINE:
             raise ModelUnavailable(
@@ -295,8 +292,7 @@ def _quantise(ort: Any, folder: Path, st: Any, pipe: Pipeline, threads: int, ref
                 # information the quantiser can infer: their outputs are float32
                 extra_options={"DefaultTensorType": TensorProto.FLOAT},
             )  # fmt: skip
-        enc = OnnxEncoder(_session(ort, dst, threads), st.tokenizer, int(st.max_seq_length), pipe, 16)
-        cos = _min_cosine(ref, enc.encode(list(_PROBES)))
+        cos = _min_cosine(ref, _probe_vectors(ort, dst, st, pipe, threads))
     except Exception as e:  # the quantiser fails in many ways on unusual graphs
         log.warning("cannot make an int8 copy of the ONNX export (%s: %s): queries are embedded in float32",
                     type(e).__name__, e)  # fmt: skip
@@ -310,6 +306,12 @@ def _quantise(ort: Any, folder: Path, st: Any, pipe: Pipeline, threads: int, ref
         dst.unlink()
         return None
     return {"probe_min_cosine": round(cos, 6)}
+
+
+def _probe_vectors(ort: Any, path: Path, st: Any, pipe: Pipeline, threads: int) -> np.ndarray:
+    """The probe texts' vectors as the graph at ``path`` computes them."""
+    enc = OnnxEncoder(_session(ort, path, threads), st.tokenizer, int(st.max_seq_length), pipe, 16)
+    return enc.encode(list(_PROBES))
 
 
 def _min_cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -28,7 +28,7 @@ def test_a_charge_its_words_tell_is_learned_from_the_other_folds(charge_cv):
     for i in range(120):
         k = i % 4
         cases.append(([f"signal{k}"] * 3 + [f"noise{j}" for j in rng.integers(0, 30, 5)], [CHARGES[k]]))
-    top1, top3, fit_s = charge_cv.cross_validate(cases, c=4.0, folds=4, seed=0)
+    [(top1, top3, fit_s)] = charge_cv.cross_validate(cases, cs=[4.0], folds=4, seed=0)
     assert top1 == 1.0 and top3 == 1.0
     assert fit_s >= 0
 
@@ -40,5 +40,5 @@ def test_judgments_without_a_charge_train_as_negatives_and_are_not_scored(charge
         for i in range(80)
     ]
     cases += [([f"noise{j}" for j in rng.integers(0, 30, 5)], []) for _ in range(40)]
-    top1, top3, _ = charge_cv.cross_validate(cases, c=4.0, folds=4, seed=0)
+    [(top1, top3, _)] = charge_cv.cross_validate(cases, cs=[4.0], folds=4, seed=0)
     assert top1 == 1.0 and top3 == 1.0  # an unlabelled judgment counted as a miss would lower both
