@@ -3,6 +3,7 @@
 
     python bench/embed_speed.py [--docs 16] [--queries 20] [--stats-docs 2000] [--device cpu] [--max-chunks 4]
                                 [--runtime auto|onnx|torch] [--query-precision int8|float32]
+                                [--document-precision int8|float32]
 
 - documents/s and chunks/s for the facts of LeCaRD judgments (``document_text`` of the extracted
   record, exactly what the indexer embeds), cache disabled;
@@ -26,7 +27,7 @@ import numpy as np
 from leian.corpora.record import CaseRecord
 from leian.indexer.embed import (
     DEFAULT_MAX_CHUNKS,
-    QUERY_PRECISIONS,
+    PRECISIONS,
     RUNTIMES,
     Embedder,
     document_text,
@@ -63,9 +64,15 @@ def main() -> int:
     ap.add_argument("--runtime", choices=RUNTIMES, default=None, help="default: $LEIAN_EMBED_RUNTIME or auto")
     ap.add_argument(
         "--query-precision",
-        choices=QUERY_PRECISIONS,
+        choices=PRECISIONS,
         default=None,
         help="queries on onnxruntime (default: $LEIAN_QUERY_PRECISION or int8)",
+    )
+    ap.add_argument(
+        "--document-precision",
+        choices=PRECISIONS,
+        default=None,
+        help="documents on onnxruntime (default: int8 when the export has its int8 copy, as a new index)",
     )
     args = ap.parse_args()
     if not (LECARD / "docs.jsonl.gz").exists():
@@ -75,11 +82,11 @@ def main() -> int:
     t0 = time.perf_counter()
     emb = Embedder.load(
         args.model, device=args.device, cache=None, max_chunks=args.max_chunks, runtime=args.runtime,
-        query_precision=args.query_precision,
+        query_precision=args.query_precision, document_precision=args.document_precision,
     )  # fmt: skip
     threads = torch_threads()
     print(f"model {emb.name} ({emb.fingerprint}) on {emb.device} with {emb.runtime} (queries in "
-          f"{emb.query_precision}), {threads} threads, load {time.perf_counter() - t0:.1f} s")  # fmt: skip
+          f"{emb.query_precision}, documents in {emb.document_precision}), {threads} threads, load {time.perf_counter() - t0:.1f} s")  # fmt: skip
 
     # ---- chunk statistics
     t0 = time.perf_counter()

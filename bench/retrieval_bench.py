@@ -140,6 +140,7 @@ def stage_embed(spec: dict) -> dict:
         "model": emb.name,
         "device": emb.device,
         "runtime": emb.runtime,
+        "precision": emb.document_precision,
         "max_chunks": emb.max_chunks,
         "rss": peak_rss_mib(),
     }
@@ -173,7 +174,9 @@ def stage_build_job(spec: dict) -> dict:
         ids = [str(i) for i in st.ids]
         np.savez(spec["dump_vectors"], ids=np.array(ids), vectors=st.vectors)
         m = be.manifest()
-        out["manifest"] = {k: getattr(m, k) for k in ("model", "model_path", "model_fingerprint", "dim")}
+        # how the derived vectors of the synthetic corpus are said to be made: as these, whose means they are
+        keys = ("model", "model_path", "model_fingerprint", "dim", "embed_chunks", "embed_precision")
+        out["manifest"] = {k: getattr(m, k) for k in keys}
         be.close()
     out["rss"] = peak_rss_mib()
     out["cpu"] = cpu_seconds()
@@ -232,6 +235,8 @@ def stage_build_synth(spec: dict) -> dict:
         model_path=m["model_path"],
         model_fingerprint=m["model_fingerprint"],
         dim=m["dim"],
+        embed_chunks=m["embed_chunks"],
+        embed_precision=m["embed_precision"],
         corpus={"name": "synthetic (LeCaRD recombined)", "path": spec["corpus"]},
     )
     t0 = time.perf_counter()
@@ -432,7 +437,7 @@ def embed_rows(e: dict, n_docs: int) -> list[tuple[str, str]]:
             "  sample",
             f"{e['docs']} real judgments' facts, {e['chunks'] / e['docs']:.2f} chunks/doc "
             f"(max {e['max_chunks']}), {e['chars'] / e['docs']:,.0f} chars/doc; {e['model']} on "
-            f"{e['device']} with {e.get('runtime', 'torch')}",
+            f"{e['device']} with {e.get('runtime', 'torch')}, {e.get('precision') or 'float32'}",
         ),
         (f"  projected for {n_docs:,} docs", f"{proj / 60:,.0f} min ({proj / 3600:.1f} h)"),
     ]

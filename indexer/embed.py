@@ -13,9 +13,11 @@ re-chunks it.
 
 On CPU the model runs on onnxruntime when its directory holds an ONNX export of the same files
 (``leian.indexer.onnx_runtime``: the same vectors, about twice as fast); otherwise, and on GPUs, on
-torch. ``$LEIAN_EMBED_RUNTIME`` (auto, onnx, torch) overrides the choice. On onnxruntime, queries are
-embedded by the export's int8 copy (faster; cosine ≥ 0.99 to the float vectors) unless
-``$LEIAN_QUERY_PRECISION`` is float32; documents always in float32.
+torch. ``$LEIAN_EMBED_RUNTIME`` (auto, onnx, torch) overrides the choice. On onnxruntime, the export's
+int8 copy (1.5-2x faster on CPU; cosine ≥ 0.99 to the float vectors) embeds queries unless
+``$LEIAN_QUERY_PRECISION`` is float32, and documents when the index asks for int8 vectors (its
+manifest's ``embed_precision``: a new index's default when the copy exists). Vectors of the two
+precisions are cached apart.
 
 torch is imported only when a model is loaded: importing this module stays cheap.
 """
@@ -312,7 +314,7 @@ def torch_threads(requested: int | None = None) -> int:
 
 
 RUNTIMES = ("auto", "onnx", "torch")
-QUERY_PRECISIONS = ("int8", "float32")
+PRECISIONS = ("int8", "float32")
 
 
 def _choice(requested: str | None, param: str, env: str, choices: tuple[str, ...]) -> str:
@@ -367,12 +369,21 @@ class Embedder:
         max_chunks: int | None,
         batch_size: int,
         onnx: onnx_runtime.OnnxEncoder | None = None,
-        query_onnx: onnx_runtime.OnnxEncoder | None = None,
+        int8: onnx_runtime.OnnxEncoder | None = None,
+        query_precision: str = "float32",
+        document_precision: str | None = "float32",
+        document_problem: str = "",
     ):
-        # with an ONNX export the torch weights are not kept: only the tokenizer and settings are
-        self._model = st_model if onnx is None else None
         self._onnx = onnx
-        self._query_onnx = query_onnx  # the export's int8 copy, for queries only
+        self._int8 = int8  # the export's int8 copy
+        self.query_precision = query_precision
+        # None: documents cannot be embedded in the precision asked for (``document_problem`` says why)
+        self.document_precision = document_precision
+        self.document_problem = document_problem
+        # with an ONNX export the torch weights are not kept (only the tokenizer and settings are), nor
+        # when nothing is embedded in float32
+        needs_float = "float32" in (query_precision, document_precision)
+        self._model = st_model if needs_float and onnx is None else None
         self.model_dir = model_dir
         self.name = name
         self.fingerprint = fingerprint
@@ -420,6 +431,7 @@ class Embedder:
         threads: int | None = None,
         runtime: str | None = None,
         query_precision: str | None = None,
+        document_precision: str | None = None,
     ) -> Embedder:
         """Load ``model`` (None: the default e5, built on first use) on ``device`` (default: cuda when
         available, else cpu). ``cache`` is an EmbeddingCache, a path to its SQLite file, "default"
@@ -428,11 +440,17 @@ class Embedder:
         ``runtime``: "auto" (onnxruntime on CPU when the directory has an export of these files, else
         torch), "onnx" (that export or an error) or "torch"; default ``$LEIAN_EMBED_RUNTIME`` or auto.
         ``query_precision``: "int8" (queries on the export's int8 copy when it has one, else float32)
-        or "float32"; default ``$LEIAN_QUERY_PRECISION`` or int8."""
+        or "float32"; default ``$LEIAN_QUERY_PRECISION`` or int8. ``document_precision``: None (int8
+        when the export has its copy, else float32: what a new index takes), "int8" or "float32" (what
+        an index's manifest says: its vectors must all be made alike, so without the int8 copy this
+        embedder refuses documents, while it still embeds queries).
+        Only the sessions these need are opened: an int8 copy alone saves ~0.5 GB."""
         runtime = _choice(runtime, "runtime", "LEIAN_EMBED_RUNTIME", RUNTIMES)
-        query_precision = _choice(
-            query_precision, "query_precision", "LEIAN_QUERY_PRECISION", QUERY_PRECISIONS
-        )
+        query_precision = _choice(query_precision, "query_precision", "LEIAN_QUERY_PRECISION", PRECISIONS)
+        if document_precision is not None and document_precision not in PRECISIONS:
+            raise InvalidInput(
+                f"document_precision must be one of {', '.join(PRECISIONS)}; got {document_precision!r}"
+            )
         model_dir = _resolve_model_dir(model)
         fingerprint = model_fingerprint(model_dir)
         name = model_dir.name
@@ -456,27 +474,43 @@ class Embedder:
             torch.set_num_threads(torch_threads(threads))
             if device is None:
                 device = "cuda" if torch.cuda.is_available() else "cpu"
-            session = query_session = None
+            session = int8_session = None
             if runtime != "torch" and device == "cpu":
-                session = onnx_runtime.open_session(model_dir, fingerprint, torch_threads(threads))
-                if session is not None and query_precision == "int8":
-                    query_session = onnx_runtime.open_session(
+                if "int8" in (query_precision, document_precision or "int8"):
+                    int8_session = onnx_runtime.open_session(
                         model_dir, fingerprint, torch_threads(threads), int8=True
                     )
+                if int8_session is None or "float32" in (query_precision, document_precision):
+                    session = onnx_runtime.open_session(model_dir, fingerprint, torch_threads(threads))
             try:
                 with _quiet_transformers():
                     st = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
             except Exception as e:  # a broken directory surfaces as many exception types
                 raise ModelUnavailable(f"cannot load embedding model from {model_dir}: {e}") from e
         st.eval()
-        onnx = query_onnx = None
+        onnx = int8 = None
         if session is not None:
             onnx = onnx_runtime.OnnxEncoder.of(session, st, batch_size or onnx_runtime.BATCH_SIZE)
-        if onnx is not None and query_session is not None:
-            query_onnx = onnx_runtime.OnnxEncoder.of(query_session, st, onnx.batch_size)
+        if int8_session is not None:
+            # One text per run: dynamic quantisation scales activations over the whole batch, so a
+            # chunk's int8 vector would depend on the texts batched with it (cosine 0.998 to itself
+            # alone), and a case re-embedded on its own would not get the vector of its build. Without
+            # padding to strip it is no slower either (LeCaRD facts: 13.8 chunks/s against 12.7 in pairs).
+            int8 = onnx_runtime.OnnxEncoder.of(int8_session, st, 1)
         if batch_size is None:
             batch_size = onnx.batch_size if onnx else 64 if str(st.device).startswith("cuda") else 16
-        if runtime == "onnx" and onnx is None:
+        if int8 is None:
+            query_precision = "float32"
+        documents, problem = document_precision or ("int8" if int8 else "float32"), ""
+        if documents == "int8" and int8 is None:
+            documents = None
+            problem = (
+                f"int8 case vectors are made by the int8 copy of {model_dir}'s ONNX export, which cannot be "
+                "used here (no such copy, onnxruntime missing, or not on the CPU): run `leian model onnx "
+                f"--model {model_dir}` to export it again, or build the index with --embed-precision float32"
+            )
+        # float32 is embedded on the float export, or on torch when that cannot be read
+        if runtime == "onnx" and (onnx if "float32" in (query_precision, documents) else int8) is None:
             raise ModelUnavailable(
                 f"runtime 'onnx' asked for, but {model_dir} has no readable ONNX export of its current files "
                 f"(or onnxruntime is missing, or the device is {st.device}, not cpu): run "
@@ -484,7 +518,8 @@ class Embedder:
             )
         return cls(
             st, model_dir, name=name, fingerprint=fingerprint, cache=cache,
-            max_chunks=max_chunks, batch_size=batch_size, onnx=onnx, query_onnx=query_onnx,
+            max_chunks=max_chunks, batch_size=batch_size, onnx=onnx, int8=int8,
+            query_precision=query_precision, document_precision=documents, document_problem=problem,
         )  # fmt: skip
 
     # ------------------------------------------------------------------------------------ chunking
@@ -524,10 +559,10 @@ class Embedder:
         return out
 
     # ----------------------------------------------------------------------------------- embedding
-    def _encode(self, texts: Sequence[str], prompt: str, query: bool = False) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], prompt: str, int8: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        onnx = self._query_onnx if query and self._query_onnx is not None else self._onnx
+        onnx = self._int8 if int8 else self._onnx
         if onnx is not None:
             with self._lock:
                 return onnx.encode([prompt + t for t in texts])
@@ -548,46 +583,47 @@ class Embedder:
                group: int, query: bool) -> np.ndarray:  # fmt: skip
         if isinstance(texts, str):
             raise InvalidInput("embed_* takes a list of texts, not a single string")
+        int8 = (self.query_precision if query else self.document_precision) == "int8"
+        space = self.cache_name(int8)
         out = np.zeros((len(texts), self.dim), np.float32)
         cache = self.cache if use_cache else None
         for g0 in range(0, len(texts), group):
             part = [t if isinstance(t, str) else str(t) for t in texts[g0 : g0 + group]]
             if cache is None or query:
-                out[g0 : g0 + len(part)] = self._embed_chunked(part, prompt, cache, query)
+                out[g0 : g0 + len(part)] = self._embed_chunked(part, prompt, cache, int8)
             else:
                 # Whole documents first: a hit needs neither chunking (tokenising the full text, ~2 ms
                 # a judgment: most of a rebuild from the cache) nor a lookup per chunk
                 wprompt = self.whole_prompt(prompt)
                 wkeys = [EmbeddingCache.key(wprompt, t) for t in part]
-                found = cache.get_many(self.fingerprint, wkeys, self.dim)
+                found = cache.get_many(space, wkeys, self.dim)
                 todo = [j for j, k in enumerate(wkeys) if k not in found]
                 if todo:
-                    new = self._embed_chunked([part[j] for j in todo], prompt, cache, query)
+                    new = self._embed_chunked([part[j] for j in todo], prompt, cache, int8)
                     fresh = list(zip((wkeys[j] for j in todo), new, strict=True))
                     found.update(fresh)
-                    cache.put_many(self.fingerprint, fresh)
+                    cache.put_many(space, fresh)
                 out[g0 : g0 + len(part)] = [found[k] for k in wkeys]
             if progress is not None:
                 progress(len(part))
         return out
 
     def _embed_chunked(self, texts: list[str], prompt: str, cache: EmbeddingCache | None,
-                       query: bool) -> np.ndarray:  # fmt: skip
+                       int8: bool) -> np.ndarray:  # fmt: skip
         """Each text's normalised mean of its chunk vectors; chunk vectors go through ``cache``."""
         chunked = self._chunk_many(texts, prompt)
         flat = [c for cs in chunked for c in cs]
         keys = [EmbeddingCache.key(prompt, c) for c in flat]
-        # int8 query vectors are not the float ones: cached under their own name
-        model = f"{self.fingerprint}+int8" if query and self.query_precision == "int8" else self.fingerprint
-        vecs = cache.get_many(model, keys, self.dim) if cache is not None else {}
+        space = self.cache_name(int8)
+        vecs = cache.get_many(space, keys, self.dim) if cache is not None else {}
         todo = {k: c for k, c in zip(keys, flat, strict=True) if k not in vecs}
         if todo:
             # Longest first: batches of similar length waste less padding.
             order = sorted(todo, key=lambda k: -len(todo[k]))
-            fresh = list(zip(order, self._encode([todo[k] for k in order], prompt, query), strict=True))
+            fresh = list(zip(order, self._encode([todo[k] for k in order], prompt, int8), strict=True))
             vecs.update(fresh)
             if cache is not None:
-                cache.put_many(model, fresh)
+                cache.put_many(space, fresh)
         out = np.zeros((len(texts), self.dim), np.float32)
         i = 0
         for j, cs in enumerate(chunked):
@@ -598,11 +634,11 @@ class Embedder:
 
     @property
     def runtime(self) -> str:
-        return "torch" if self._onnx is None else "onnxruntime"
+        return "onnxruntime" if self._onnx or self._int8 else "torch"
 
-    @property
-    def query_precision(self) -> str:
-        return "float32" if self._query_onnx is None else "int8"
+    def cache_name(self, int8: bool) -> str:
+        """The name vectors are cached under: int8 vectors are not the float ones."""
+        return f"{self.fingerprint}+int8" if int8 else self.fingerprint
 
     def whole_prompt(self, prompt: str) -> str:
         """What a whole document's cache key is made with instead of the chunk prompt: the chunk
@@ -621,7 +657,10 @@ class Embedder:
                         group: int = 64) -> np.ndarray:  # fmt: skip
         """(n, dim) vectors for documents (the passage prompt), each the normalised mean of its first
         ``max_chunks`` chunk vectors. ``progress(n_done)`` is called after every ``group`` documents
-        with the number just finished, so ``tqdm(total=len(texts)).update`` can be passed as is."""
+        with the number just finished, so ``tqdm(total=len(texts)).update`` can be passed as is.
+        ModelUnavailable when documents cannot be embedded in the precision asked for at load."""
+        if self.document_precision is None:
+            raise ModelUnavailable(self.document_problem)
         return self._embed(
             texts, self.passage_prompt, use_cache=True, progress=progress, group=group, query=False
         )
@@ -647,4 +686,5 @@ class Embedder:
             "device": self.device,
             "runtime": self.runtime,
             "query_precision": self.query_precision,
+            "document_precision": self.document_precision,
         }

@@ -6,11 +6,11 @@ turns torch's fused SDPA kernel into a slow graph) and then fused by onnxruntime
 optimiser, run at ~14 (in batches of 2), and give the same vectors (cosine ≥ 0.99999 to torch's,
 checked at export). Embedding is nearly all of a first index build, and most of a search.
 
-Queries run on an int8 copy of the export (``onnx/model.int8.onnx``: onnxruntime's dynamic
-quantisation, weights per channel): a search waits on its query's embedding, and on the 2-core CPU the
-copy embeds LeCaRD's queries 1.5-2x faster. Its vectors keep cosine ≥ 0.99 to the float ones
-(checked at export; 0.997-0.998 on LeCaRD's queries), so a query still meets the float document
-vectors the index holds. Documents are always embedded in float32: their vectors are stored and cached.
+The export has an int8 copy (``onnx/model.int8.onnx``: onnxruntime's dynamic quantisation, weights per
+channel) that embeds LeCaRD's facts 1.5-2x faster on the 2-core CPU. Its vectors keep cosine ≥ 0.99 to
+the float ones (checked at export; 0.997-0.998 on LeCaRD's queries and facts), so vectors of either
+precision can be compared. Queries run on it (a search waits on its query's embedding), and so do the
+documents of an index built with int8 vectors (``embed.Embedder``).
 
 An export lives in the model directory: ``onnx/model.onnx`` and ``onnx/export.json``. The metadata
 names the model fingerprint it was exported from, and a loader uses the export only when that matches
@@ -44,12 +44,12 @@ from leian.errors import ModelUnavailable
 ONNX_DIR = "onnx"
 MODEL_FILE = "model.onnx"
 META_FILE = "export.json"
-QUERY_MODEL_FILE = "model.int8.onnx"
+INT8_MODEL_FILE = "model.int8.onnx"
 EXPORT_VERSION = 1  # bump when the exported graph changes: older exports are then ignored
 OPSET = 17
 MIN_COSINE = 0.99999  # an export that strays further from torch on the probe texts is refused
-# An int8 copy further from the float export than this on a probe text is not written (queries then
-# run in float32). LeCaRD's 87 dev queries: min 0.9967, and A/B/C NDCG@30 within 0.0015 of float.
+# An int8 copy further from the float export than this on a probe text is not written (everything
+# then runs in float32). LeCaRD's 87 dev queries: min 0.9967, and A/B/C NDCG@30 within 0.0015 of float.
 MIN_INT8_COSINE = 0.99
 # Texts per run: small batches are faster on CPU (less padding, attention that stays in cache). 72
 # chunks of LeCaRD facts, 2 threads, two rounds: 14.2-14.5 chunks/s in batches of 1 or 2, 13.7-14.0
@@ -158,7 +158,7 @@ class OnnxEncoder:
 
 
 def open_session(model_dir: Path, fingerprint: str, threads: int, *, int8: bool = False):
-    """An onnxruntime session on the directory's export (``int8``: its int8 copy for queries), or
+    """An onnxruntime session on the directory's export (``int8``: its int8 copy), or
     None when it has none made from these files (``fingerprint``), onnxruntime is not installed, or
     the export cannot be read (logged: searches and builds go on, in float32 or on torch)."""
     meta = read_meta(model_dir)
@@ -167,11 +167,11 @@ def open_session(model_dir: Path, fingerprint: str, threads: int, *, int8: bool 
     if int8 and not meta.get("int8"):
         if "int8" not in meta:  # exported before int8 copies existed (None: the copy strayed too far)
             logging.getLogger(__name__).warning(
-                "the ONNX export in %s has no int8 copy: queries are embedded in float32; "
-                "`leian model onnx` adds one (queries 1.5-2x faster on CPU)", model_dir,
+                "the ONNX export in %s has no int8 copy: queries and new indexes are embedded in float32; "
+                "`leian model onnx` adds one (1.5-2x faster on CPU)", model_dir,
             )  # fmt: skip
         return None
-    path = model_dir / ONNX_DIR / (QUERY_MODEL_FILE if int8 else MODEL_FILE)
+    path = model_dir / ONNX_DIR / (INT8_MODEL_FILE if int8 else MODEL_FILE)
     if not path.is_file():
         return None
     try:
@@ -184,7 +184,7 @@ def open_session(model_dir: Path, fingerprint: str, threads: int, *, int8: bool 
         logging.getLogger(__name__).warning(
             "cannot read the ONNX export %s (%s): embedding %s; `leian model onnx` exports it again",
             path, str(e).splitlines()[0] if str(e) else type(e).__name__,
-            "queries in float32" if int8 else "on torch",
+            "in float32" if int8 else "on torch",
         )  # fmt: skip
         return None
 
@@ -209,7 +209,7 @@ def export(st: Any, model_dir: Path, fingerprint: str, *, threads: int = 1) -> d
 
     Written to a hidden temporary folder in the model directory and renamed into place, so a loader
     never sees half an export; an export whose vectors stray from torch's on the probe texts is
-    refused (ModelUnavailable). The int8 copy for queries is written next to it when its vectors stay
+    refused (ModelUnavailable). The int8 copy is written next to it when its vectors stay
     within ``MIN_INT8_COSINE`` of the float export's (``meta["int8"]`` is None otherwise)."""
     pipe = pipeline(st)
     try:
@@ -282,7 +282,7 @@ def _quantise(ort: Any, folder: Path, st: Any, pipe: Pipeline, threads: int, ref
     from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    src, dst = folder / MODEL_FILE, folder / QUERY_MODEL_FILE
+    src, dst = folder / MODEL_FILE, folder / INT8_MODEL_FILE
     log = logging.getLogger(__name__)
     try:
         with _quiet_onnx_tools():
@@ -294,14 +294,14 @@ def _quantise(ort: Any, folder: Path, st: Any, pipe: Pipeline, threads: int, ref
             )  # fmt: skip
         cos = _min_cosine(ref, _probe_vectors(ort, dst, st, pipe, threads))
     except Exception as e:  # the quantiser fails in many ways on unusual graphs
-        log.warning("cannot make an int8 copy of the ONNX export (%s: %s): queries are embedded in float32",
+        log.warning("cannot make an int8 copy of the ONNX export (%s: %s): everything is embedded in float32",
                     type(e).__name__, e)  # fmt: skip
         dst.unlink(missing_ok=True)
         return None
     if cos < MIN_INT8_COSINE:
         log.warning(
             "the int8 copy of the ONNX export strays from it (cosine %.4f on a probe text, below %s): "
-            "queries are embedded in float32", cos, MIN_INT8_COSINE,
+            "everything is embedded in float32", cos, MIN_INT8_COSINE,
         )  # fmt: skip
         dst.unlink()
         return None

@@ -10,10 +10,11 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leian.errors import CorpusReadError, InvalidInput
+from leian.errors import CorpusReadError, InvalidInput, ModelUnavailable
 from leian.indexer.charge_model import ChargeModel, TermCounts
 from leian.indexer.embed import DEFAULT_MAX_CHUNKS
 from leian.indexer.pipeline import bulk_collection, default_workers, prepare
@@ -60,6 +61,9 @@ class IndexJob(BaseModel):
     # chunks of the facts embedded per case (0: all). None: the default for a new index, the
     # index's own number for ``add`` (vectors of one index must be made the same way)
     max_chunks: int | None = Field(default=None, ge=0)
+    # the vectors' precision (see indexer/embed.py). None: int8 when the model's export has its int8
+    # copy, else float32, for a new index; the index's own for ``add``
+    embed_precision: Literal["int8", "float32"] | None = None
     limit: int | None = None
     batch_size: int = 32
     workers: int = Field(default_factory=lambda: default_workers())
@@ -75,13 +79,17 @@ class IndexJob(BaseModel):
         loader = load(self.corpus, fmt=self.fmt, on_problem=self.on_problem)
         return loader, (islice(loader, self.limit) if self.limit else loader)
 
-    def _embedder(self, model: str | None, chunks: int):
+    def _embedder(self, model: str | None, chunks: int, precision: str | None):
         from leian.indexer.embed import Embedder
 
-        # a job embeds documents only, always in float32: the int8 copy for queries stays unloaded
-        return Embedder.load(
-            model, cache=self.embedding_cache or "default", max_chunks=chunks, query_precision="float32"
-        )
+        # a job embeds documents only: queries are asked in their precision, so no other session opens
+        embedder = Embedder.load(
+            model, cache=self.embedding_cache or "default", max_chunks=chunks,
+            query_precision=precision or "int8", document_precision=precision,
+        )  # fmt: skip
+        if embedder.document_precision is None:
+            raise ModelUnavailable(embedder.document_problem)
+        return embedder
 
     def _bar(self, desc: str, unit: str = "doc"):
         return self.progress(None, desc, unit) if self.progress else nullcontext(lambda n: None)
@@ -91,7 +99,9 @@ class IndexJob(BaseModel):
         t0 = time.perf_counter()
         tokenizer = Tokenizer()
         chunks = DEFAULT_MAX_CHUNKS if self.max_chunks is None else self.max_chunks
-        embedder = self._embedder(self.model, chunks) if self.embeddings else None
+        if self.embed_precision is not None and not self.embeddings:
+            raise InvalidInput("an embedding precision applies to embeddings; it cannot go without them")
+        embedder = self._embedder(self.model, chunks, self.embed_precision) if self.embeddings else None
         manifest = new_manifest(
             self.backend,
             Path(self.index).name,
@@ -101,6 +111,7 @@ class IndexJob(BaseModel):
             model_fingerprint=embedder.fingerprint if embedder else None,
             dim=embedder.dim if embedder else None,
             embed_chunks=chunks,
+            **({"embed_precision": embedder.document_precision} if embedder else {}),
             corpus={"name": self.corpus_name or Path(self.corpus).name, "path": str(self.corpus)},
         )
         loader, records = self._records()
@@ -149,9 +160,18 @@ class IndexJob(BaseModel):
                 f"with {_chunks(self.max_chunks)} would not be comparable: leave out the chunk setting, "
                 "or rebuild the index"
             )
+        if self.embed_precision is not None and not manifest.dim:
+            raise InvalidInput("this index has no vectors: an embedding precision does not apply to it")
+        if self.embed_precision not in (None, manifest.embed_precision):
+            raise InvalidInput(
+                f"this index's vectors are {manifest.embed_precision}; cases added in {self.embed_precision} "
+                "would not be made alike: leave out the precision, or rebuild the index"
+            )
         embedder = None
         if manifest.dim:
-            embedder = self._embedder(self.model or manifest.model_path or None, manifest.embed_chunks)
+            embedder = self._embedder(
+                self.model or manifest.model_path or None, manifest.embed_chunks, manifest.embed_precision
+            )
         check_compatible(manifest, tokenizer, embedder)
         loader, records = self._records()
         summary = IndexSummary(index=self.index)

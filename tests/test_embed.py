@@ -60,13 +60,16 @@ def emb(model_dir) -> Embedder:
 
 @pytest.fixture(scope="module")
 def emb_onnx(model_dir) -> Embedder:
-    """onnxruntime with queries in float32: the same vectors as torch."""
-    return Embedder.load(str(model_dir), device="cpu", cache=None, runtime="onnx", query_precision="float32")
+    """onnxruntime in float32: the same vectors as torch."""
+    return Embedder.load(
+        str(model_dir), device="cpu", cache=None, runtime="onnx", query_precision="float32",
+        document_precision="float32",
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def emb_int8(model_dir) -> Embedder:
-    """onnxruntime as searches load it: queries on the export's int8 copy."""
+    """onnxruntime as a new index and its searches load it: everything on the export's int8 copy."""
     return Embedder.load(str(model_dir), device="cpu", cache=None, runtime="onnx")
 
 
@@ -275,6 +278,7 @@ def test_onnx_runtime_gives_torchs_vectors(emb, emb_onnx):
     assert (emb.runtime, emb_onnx.runtime) == ("torch", "onnxruntime")
     assert emb_onnx.info()["runtime"] == "onnxruntime" and emb_onnx.fingerprint == emb.fingerprint
     assert (emb.query_precision, emb_onnx.query_precision) == ("float32", "float32")
+    assert (emb.document_precision, emb_onnx.document_precision) == ("float32", "float32")
     # short and long (several chunks; one past the window), spaces at the ends, one character
     texts = LEGAL + _lecard_texts(4) + ["".join(LEGAL) * 12, "  \t受贿 ", "赌"]
     for embed in ("embed_documents", "embed_queries"):
@@ -290,29 +294,53 @@ def test_onnx_runtime_gives_torchs_vectors(emb, emb_onnx):
 
 
 @pytest.mark.slow
-def test_int8_queries_stay_close_to_the_float_ones_and_documents_stay_float(emb, emb_onnx, emb_int8):
-    assert emb_int8.runtime == "onnxruntime" and emb_int8.info()["query_precision"] == "int8"
+def test_int8_vectors_stay_close_to_the_float_ones(emb, emb_onnx, emb_int8):
+    assert emb_int8.runtime == "onnxruntime"
+    assert (emb_int8.info()["query_precision"], emb_int8.info()["document_precision"]) == ("int8", "int8")
+    assert emb_int8._onnx is None and emb_int8._model is None  # neither float model is held in memory
     texts = LEGAL + _lecard_texts(4) + ["".join(LEGAL) * 12, "受贿"]
-    # documents: the float export, whatever the queries run on (their vectors are stored)
-    assert np.array_equal(emb_int8.embed_documents(texts), emb_onnx.embed_documents(texts))
-    ref, got = emb.embed_queries(texts), emb_int8.embed_queries(texts)
-    cos = (ref * got).sum(axis=1)
-    assert cos.min() >= onnx_runtime.MIN_INT8_COSINE, cos.min()
-    assert np.abs(ref - got).max() > 1e-3  # the int8 copy did compute these
+    for embed in ("embed_documents", "embed_queries"):
+        ref, got = getattr(emb_onnx, embed)(texts), getattr(emb_int8, embed)(texts)
+        cos = (ref * got).sum(axis=1)
+        assert cos.min() >= onnx_runtime.MIN_INT8_COSINE, (embed, cos.min())
+        assert np.abs(ref - got).max() > 1e-3  # the int8 copy did compute these
     # each query finds the same nearest document as in float32
+    ref, got = emb.embed_queries(LEGAL), emb_int8.embed_queries(LEGAL)
     docs = emb_onnx.embed_documents(LEGAL)
-    assert np.array_equal((ref[: len(LEGAL)] @ docs.T).argmax(1), (got[: len(LEGAL)] @ docs.T).argmax(1))
+    assert np.array_equal((ref @ docs.T).argmax(1), (got @ docs.T).argmax(1))
 
 
 @pytest.mark.slow
-def test_int8_and_float_query_vectors_are_cached_apart(model_dir, tmp_path):
+def test_an_int8_vector_does_not_depend_on_the_texts_embedded_with_it(emb_int8):
+    # a case added on its own must get the vector its build gave it
+    texts = LEGAL + _lecard_texts(3)
+    together = emb_int8.embed_documents(texts)
+    for i in (0, 5, len(texts) - 1):
+        assert np.array_equal(emb_int8.embed_documents([texts[i]])[0], together[i])
+    assert np.array_equal(
+        emb_int8.embed_queries(texts[:3]), np.vstack([emb_int8.embed_queries([t]) for t in texts[:3]])
+    )
+
+
+@pytest.mark.slow
+def test_int8_and_float_vectors_are_cached_apart(model_dir, tmp_path):
     cache = EmbeddingCache(tmp_path / "cache.sqlite")
     int8 = Embedder.load(str(model_dir), device="cpu", cache=cache, runtime="onnx")
     q8 = int8.embed_queries([LEGAL[0]], use_cache=True)
-    flt = Embedder.load(str(model_dir), device="cpu", cache=cache, runtime="onnx", query_precision="float32")
+    d8 = int8.embed_documents(LEGAL[:2])
+    flt = Embedder.load(
+        str(model_dir), device="cpu", cache=cache, runtime="onnx", query_precision="float32",
+        document_precision="float32",
+    )  # fmt: skip
     q32 = flt.embed_queries([LEGAL[0]], use_cache=True)
     assert np.array_equal(q32, flt.embed_queries([LEGAL[0]]))  # computed, not int8's cached vector
     assert np.array_equal(q8, int8.embed_queries([LEGAL[0]], use_cache=True)) and not np.array_equal(q8, q32)
+    misses = flt.cache_misses
+    d32 = flt.embed_documents(LEGAL[:2])
+    assert flt.cache_misses > misses and not np.array_equal(d8, d32)  # embedded again, in float32
+    assert np.array_equal(flt.embed_documents(LEGAL[:2]), d32) and np.array_equal(
+        int8.embed_documents(LEGAL[:2]), d8
+    )
 
 
 @pytest.mark.slow
@@ -343,15 +371,21 @@ def test_queries_fall_back_to_float_without_a_usable_int8_copy(model_dir, tmp_pa
     del meta["int8"]
     _replace(meta_file, json.dumps(meta).encode())
     emb = Embedder.load(str(old), device="cpu", cache=None)
-    assert (emb.runtime, emb.query_precision) == ("onnxruntime", "float32")
+    assert (emb.runtime, emb.query_precision, emb.document_precision) == ("onnxruntime", "float32", "float32")
     assert "has no int8 copy" in caplog.text and "`leian model onnx` adds one" in caplog.text
+    # an index of int8 vectors: its searches go on in float32, but a case cannot be added alike
+    emb = Embedder.load(str(old), device="cpu", cache=None, document_precision="int8")
+    assert (emb.query_precision, emb.document_precision) == ("float32", None)
+    assert emb.embed_queries(["受贿"]).shape == (1, 384)
+    with pytest.raises(ModelUnavailable, match=r"int8 copy .* `leian model onnx --model"):
+        emb.embed_documents(["受贿"])
     # a damaged int8 copy: logged, and queries run on the float export
     bad = _copy_model(model_dir, tmp_path / "bad")
-    q8 = bad / "onnx" / onnx_runtime.QUERY_MODEL_FILE
+    q8 = bad / "onnx" / onnx_runtime.INT8_MODEL_FILE
     _replace(q8, q8.read_bytes()[:100_000])  # cut short, as by a full disk
     emb = Embedder.load(str(bad), device="cpu", cache=None)
-    assert (emb.runtime, emb.query_precision) == ("onnxruntime", "float32")
-    assert "queries in float32" in caplog.text
+    assert (emb.runtime, emb.query_precision, emb.document_precision) == ("onnxruntime", "float32", "float32")
+    assert "embedding in float32" in caplog.text
     assert emb.embed_queries(["受贿"]).shape == (1, 384)
 
 
@@ -375,11 +409,13 @@ def test_a_corrupt_onnx_export_falls_back_to_torch(model_dir, tmp_path, caplog):
     copy = _copy_model(model_dir, tmp_path / "copy")
     graph = copy / "onnx" / "model.onnx"
     _replace(graph, graph.read_bytes()[:100_000])  # cut short, as by a full disk
-    emb = Embedder.load(str(copy), device="cpu", cache=None)
-    assert emb.runtime == "torch" and "cannot read the ONNX export" in caplog.text
-    assert emb.embed_queries(["受贿"]).shape == (1, 384)
+    # the int8 copy alone embeds what is asked in int8, and torch what is asked in float32
+    emb = Embedder.load(str(copy), device="cpu", cache=None, document_precision="float32")
+    assert (emb.query_precision, emb.document_precision) == ("int8", "float32")
+    assert "cannot read the ONNX export" in caplog.text
+    assert emb.embed_queries(["受贿"]).shape == (1, 384) and emb._onnx is None and emb._model is not None
     with pytest.raises(ModelUnavailable, match="no readable ONNX export"):
-        Embedder.load(str(copy), device="cpu", cache=None, runtime="onnx")
+        Embedder.load(str(copy), device="cpu", cache=None, runtime="onnx", document_precision="float32")
 
 
 @pytest.mark.slow
@@ -388,9 +424,9 @@ def test_an_int8_copy_that_strays_is_left_out_and_the_float_export_stands(model_
     monkeypatch.setattr(onnx_runtime, "MIN_INT8_COSINE", 1.01)  # no int8 copy can pass
     _, meta = export_onnx(copy)
     assert meta["int8"] is None and onnx_runtime.read_meta(copy)["int8"] is None
-    assert not (copy / "onnx" / onnx_runtime.QUERY_MODEL_FILE).exists()
+    assert not (copy / "onnx" / onnx_runtime.INT8_MODEL_FILE).exists()
     emb = Embedder.load(str(copy), device="cpu", cache=None)
-    assert (emb.runtime, emb.query_precision) == ("onnxruntime", "float32")
+    assert (emb.runtime, emb.query_precision, emb.document_precision) == ("onnxruntime", "float32", "float32")
 
 
 @pytest.mark.slow
@@ -400,7 +436,7 @@ def test_cli_model_onnx_exports_a_model(model_dir, tmp_path):
     assert Embedder.load(str(copy), device="cpu", cache=None).runtime == "torch"
     run = _leian("model", "onnx", "--model", str(copy))
     assert run.returncode == 0, run.stderr
-    assert "12 Attention" in run.stdout and "int8 copy for queries: cosine 0.99" in run.stdout
+    assert "12 Attention" in run.stdout and "int8 copy: cosine 0.99" in run.stdout
     assert run.stderr.strip() == ""  # neither the optimiser's nor the quantiser's logging
     assert [p.name for p in copy.iterdir() if p.name.startswith(".")] == []  # no leftovers
     assert sorted(p.name for p in (copy / "onnx").iterdir()) == [
@@ -410,7 +446,7 @@ def test_cli_model_onnx_exports_a_model(model_dir, tmp_path):
     ]
     info = json.loads(_leian("model", "info", "--model", str(copy), "--json").stdout)
     assert info["runtime"] == "onnxruntime" and info["fingerprint"] == model_fingerprint(model_dir)
-    assert info["query_precision"] == "int8"
+    assert (info["query_precision"], info["document_precision"]) == ("int8", "int8")
 
 
 # ------------------------------------------------------------------------------- errors, fingerprints

@@ -408,8 +408,15 @@ def test_an_unreadable_corpus_keeps_the_previous_index(index, bad_inputs, baseli
 
 @pytest.mark.parametrize(
     ("args", "needle"),
-    [(["--format", "pdf"], "pdf"), (["--limit", "-1"], "limit"), (["--batch-size", "0"], "batch")],
-    ids=["format", "limit", "batch-size"],
+    [
+        (["--format", "pdf"], "pdf"),
+        (["--limit", "-1"], "limit"),
+        (["--batch-size", "0"], "batch"),
+        (["--max-chunks", "1"], "--max-chunks applies to embeddings"),
+        (["--embed-precision", "int8"], "--embed-precision applies to embeddings"),
+        (["--embed-precision", "int4"], "invalid choice: 'int4'"),
+    ],
+    ids=["format", "limit", "batch-size", "chunks-without-vectors", "precision-without-vectors", "precision"],
 )
 def test_bad_index_options_change_nothing(index, baseline, args, needle):
     p = leian("index", str(sample_path()), "--index", str(index), "--no-embeddings", *args)

@@ -34,6 +34,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="embed the first N chunks (512 tokens each) of every case's facts, 0 = all (default 4; "
         "1 embeds 2-3x faster for slightly lower quality, see the README); --add uses the index's",
     )
+    p.add_argument(
+        "--embed-precision",
+        choices=["int8", "float32"],
+        help="embed cases with the model's int8 ONNX copy (1.5-2x faster on CPU) or in float32 (default: "
+        "int8 when the model has that copy; float32 to use vectors precomputed on a GPU); --add uses the index's",
+    )
     p.add_argument("--limit", type=int, help="index at most N judgments")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--workers", type=int, help="processes for extraction + jieba (default: cores, at most 4)")
@@ -58,8 +64,10 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidInput(f"--{name.replace('_', '-')} {value}: must be at least 1")
     if args.max_chunks is not None and args.max_chunks < 0:
         raise InvalidInput(f"--max-chunks {args.max_chunks}: must be 0 (all chunks) or more")
-    if args.max_chunks is not None and args.no_embeddings:
-        raise InvalidInput("--max-chunks applies to embeddings; it cannot go with --no-embeddings")
+    for name in ("max_chunks", "embed_precision"):
+        if getattr(args, name) is not None and args.no_embeddings:
+            flag = f"--{name.replace('_', '-')}"
+            raise InvalidInput(f"{flag} applies to embeddings; it cannot go with --no-embeddings")
     if not args.corpus:
         raise InvalidInput("give a CORPUS to index (or --delete ID …)")
     job = IndexJob(
@@ -72,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         embeddings=not args.no_embeddings,
         embedding_cache=args.embedding_cache,
         max_chunks=args.max_chunks,
+        embed_precision=args.embed_precision,
         limit=args.limit,
         batch_size=args.batch_size,
         **({"workers": args.workers} if args.workers else {}),

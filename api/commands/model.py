@@ -51,10 +51,10 @@ def run(args: argparse.Namespace) -> int:
         where, meta = export_onnx(args.model)
         fused = ", ".join(f"{n} {k}" for k, n in meta["fused_operators"].items()) or "none"
         copy = meta["int8"]  # None when it could not be made or strayed (the warning says which)
-        int8 = f"cosine {copy['probe_min_cosine']} to float32" if copy else "none, queries in float32"
+        int8 = f"cosine {copy['probe_min_cosine']} to float32" if copy else "none, everything in float32"
         print(
             f"{where / 'onnx'}\t({time.perf_counter() - t0:.1f} s; fused: {fused}; "
-            f"cosine to torch on the probe texts: {meta['probe_min_cosine']}; int8 copy for queries: {int8})"
+            f"cosine to torch on the probe texts: {meta['probe_min_cosine']}; int8 copy: {int8})"
         )
         return 0
 
@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             "fingerprint",
             "runtime",
             "query_precision",
+            "document_precision",
             "max_tokens",
             "path",
             "query_prompt",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -109,6 +109,9 @@ class IndexManifest(BaseModel):
     # a case's vector is the mean of its facts' first N chunks (0: all); indexes from before this
     # field embedded the default number
     embed_chunks: int = Field(default=DEFAULT_MAX_CHUNKS, ge=0)
+    # the model's int8 export copy or its float32 one made the vectors (see indexer/embed.py); cases
+    # added later are embedded the same way. Indexes from before this field are float32.
+    embed_precision: Literal["int8", "float32"] = "float32"
     doc_count: int = 0
     corpus: dict = Field(default_factory=dict)  # name, licence, date range of judgments
     bm25: dict = Field(default_factory=lambda: {"k1": 1.2, "b": 0.75, "idf": "lucene"})
