@@ -234,9 +234,11 @@ def run_embed_export(args) -> int:
         raw = Path(tmp) / "e5-small-q4.bin"
         raw.write_bytes(gzip.decompress((src_dir / "e5-small-q4.pruned.bin.gz").read_bytes()))
         model_dir = e5_model.build_model(Path(tmp) / "model", source=raw)
+        # float32 on any device: --import stores these as float32 vectors
         emb = Embedder.load(
-            model_dir, device=args.device, cache=None, max_chunks=None, batch_size=args.batch_size
-        )
+            model_dir, device=args.device, cache=None, max_chunks=None, batch_size=args.batch_size,
+            query_precision="float32", document_precision="float32",
+        )  # fmt: skip
         t_build = time.perf_counter() - t0
         keys, texts, prompts = [], [], set()
         with gzip.open(src_dir / "chunks.jsonl.gz", "rt", encoding="utf-8") as f:
