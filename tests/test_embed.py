@@ -363,7 +363,7 @@ def test_runtime_and_query_precision_come_from_the_environment(
 
 
 @pytest.mark.slow
-def test_queries_fall_back_to_float_without_a_usable_int8_copy(model_dir, tmp_path, caplog):
+def test_float32_is_used_without_a_usable_int8_copy(model_dir, tmp_path, caplog):
     # an export made before int8 copies existed: its metadata names none
     old = _copy_model(model_dir, tmp_path / "old")
     meta_file = old / "onnx" / onnx_runtime.META_FILE
@@ -380,7 +380,7 @@ def test_queries_fall_back_to_float_without_a_usable_int8_copy(model_dir, tmp_pa
     assert emb.embed_queries(["受贿"]).shape == (1, 384)
     with pytest.raises(ModelUnavailable, match=r"int8 copy .* `leian model onnx --model"):
         emb.embed_documents(["受贿"])
-    # a damaged int8 copy: logged, and queries run on the float export
+    # a damaged int8 copy: logged, and everything runs on the float export
     bad = _copy_model(model_dir, tmp_path / "bad")
     q8 = bad / "onnx" / onnx_runtime.INT8_MODEL_FILE
     _replace(q8, q8.read_bytes()[:100_000])  # cut short, as by a full disk
