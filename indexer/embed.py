@@ -492,11 +492,7 @@ class Embedder:
         if session is not None:
             onnx = onnx_runtime.OnnxEncoder.of(session, st, batch_size or onnx_runtime.BATCH_SIZE)
         if int8_session is not None:
-            # One text per run: dynamic quantisation scales activations over the whole batch, so a
-            # chunk's int8 vector would depend on the texts batched with it (cosine 0.998 to itself
-            # alone), and a case re-embedded on its own would not get the vector of its build. Without
-            # padding to strip it is no slower either (LeCaRD facts: 13.8 chunks/s against 12.7 in pairs).
-            int8 = onnx_runtime.OnnxEncoder.of(int8_session, st, 1)
+            int8 = onnx_runtime.OnnxEncoder.of(int8_session, st, onnx_runtime.INT8_BATCH_SIZE)
         if batch_size is None:
             batch_size = onnx.batch_size if onnx else 64 if str(st.device).startswith("cuda") else 16
         if int8 is None:
@@ -636,6 +632,11 @@ class Embedder:
     def runtime(self) -> str:
         return "onnxruntime" if self._onnx or self._int8 else "torch"
 
+    def require_documents(self) -> None:
+        """ModelUnavailable, saying why, when documents cannot be embedded in the precision asked for."""
+        if self.document_precision is None:
+            raise ModelUnavailable(self.document_problem)
+
     def cache_name(self, int8: bool) -> str:
         """The name vectors are cached under: int8 vectors are not the float ones."""
         return f"{self.fingerprint}+int8" if int8 else self.fingerprint
@@ -659,8 +660,7 @@ class Embedder:
         ``max_chunks`` chunk vectors. ``progress(n_done)`` is called after every ``group`` documents
         with the number just finished, so ``tqdm(total=len(texts)).update`` can be passed as is.
         ModelUnavailable when documents cannot be embedded in the precision asked for at load."""
-        if self.document_precision is None:
-            raise ModelUnavailable(self.document_problem)
+        self.require_documents()
         return self._embed(
             texts, self.passage_prompt, use_cache=True, progress=progress, group=group, query=False
         )

@@ -55,6 +55,11 @@ MIN_INT8_COSINE = 0.99
 # chunks of LeCaRD facts, 2 threads, two rounds: 14.2-14.5 chunks/s in batches of 1 or 2, 13.7-14.0
 # of 4, 12.7-13.1 of 16 (torch's default).
 BATCH_SIZE = 2
+# The int8 copy runs one text at a time: dynamic quantisation scales activations over the whole batch,
+# so in a batch a chunk's int8 vector would depend on the texts batched with it (cosine 0.998 to itself
+# alone), and a case re-embedded on its own would not get the vector of its build. Without padding to
+# strip it is no slower either (LeCaRD facts: 13.8 chunks/s against 12.7 in pairs).
+INT8_BATCH_SIZE = 1
 
 # What an export is checked on: legal facts of several lengths (one past the 512-token window, so the
 # truncation is compared too), padded together in one batch, and spaces at both ends of a text.
@@ -238,7 +243,7 @@ def export(st: Any, model_dir: Path, fingerprint: str, *, threads: int = 1) -> d
         raw.unlink()
         with torch.inference_mode():
             ref = st.encode(list(_PROBES), batch_size=16, convert_to_numpy=True, show_progress_bar=False)
-        got = _probe_vectors(ort, tmp / MODEL_FILE, st, pipe, threads)
+        got = _probe_vectors(ort, tmp / MODEL_FILE, st, pipe, threads, 16)
         cos = _min_cosine(ref, got)
         if cos < MIN_COSINE:
             raise ModelUnavailable(
@@ -292,7 +297,8 @@ def _quantise(ort: Any, folder: Path, st: Any, pipe: Pipeline, threads: int, ref
                 # information the quantiser can infer: their outputs are float32
                 extra_options={"DefaultTensorType": TensorProto.FLOAT},
             )  # fmt: skip
-        cos = _min_cosine(ref, _probe_vectors(ort, dst, st, pipe, threads))
+        # checked as it runs: one text at a time
+        cos = _min_cosine(ref, _probe_vectors(ort, dst, st, pipe, threads, INT8_BATCH_SIZE))
     except Exception as e:  # the quantiser fails in many ways on unusual graphs
         log.warning("cannot make an int8 copy of the ONNX export (%s: %s): everything is embedded in float32",
                     type(e).__name__, e)  # fmt: skip
@@ -308,9 +314,11 @@ def _quantise(ort: Any, folder: Path, st: Any, pipe: Pipeline, threads: int, ref
     return {"probe_min_cosine": round(cos, 6)}
 
 
-def _probe_vectors(ort: Any, path: Path, st: Any, pipe: Pipeline, threads: int) -> np.ndarray:
-    """The probe texts' vectors as the graph at ``path`` computes them."""
-    enc = OnnxEncoder(_session(ort, path, threads), st.tokenizer, int(st.max_seq_length), pipe, 16)
+def _probe_vectors(
+    ort: Any, path: Path, st: Any, pipe: Pipeline, threads: int, batch_size: int
+) -> np.ndarray:
+    """The probe texts' vectors as the graph at ``path`` computes them, ``batch_size`` texts a run."""
+    enc = OnnxEncoder(_session(ort, path, threads), st.tokenizer, int(st.max_seq_length), pipe, batch_size)
     return enc.encode(list(_PROBES))
 
 

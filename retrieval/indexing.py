@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leian.errors import CorpusReadError, InvalidInput, ModelUnavailable
+from leian.errors import CorpusReadError, InvalidInput
 from leian.indexer.charge_model import ChargeModel, TermCounts
 from leian.indexer.embed import DEFAULT_MAX_CHUNKS
 from leian.indexer.pipeline import bulk_collection, default_workers, prepare
@@ -87,8 +87,7 @@ class IndexJob(BaseModel):
             model, cache=self.embedding_cache or "default", max_chunks=chunks,
             query_precision=precision or "int8", document_precision=precision,
         )  # fmt: skip
-        if embedder.document_precision is None:
-            raise ModelUnavailable(embedder.document_problem)
+        embedder.require_documents()  # before anything is read or written
         return embedder
 
     def _bar(self, desc: str, unit: str = "doc"):

@@ -134,8 +134,7 @@ def run_direct(args) -> int:
         args.model, device=args.device, cache=cache, max_chunks=args.max_chunks,
         query_precision=args.embed_precision or "int8", document_precision=args.embed_precision,
     )  # fmt: skip
-    if emb.document_precision is None:
-        sys.exit(f"embed_corpus: {emb.document_problem}")
+    emb.require_documents()
     update, close = _progress(len(texts), "embed")
     t1 = time.perf_counter()
     emb.embed_documents(texts, progress=update)
