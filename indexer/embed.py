@@ -19,7 +19,10 @@ int8 copy (1.5-2x faster on CPU; cosine ≥ 0.99 to the float vectors) embeds qu
 manifest's ``embed_precision``: a new index's default when the copy exists). Vectors of the two
 precisions are cached apart.
 
-torch is imported only when a model is loaded: importing this module stays cheap.
+torch is imported only when a model is loaded, and not even then when the export serves every
+precision asked for (the default on CPU): the export records what running it takes, and the tokenizer
+runs from ``tokenizer.json`` through ``tokenizers``, so such a load reads neither sentence-transformers
+nor the torch weights (~1 s against ~8 s on 2 cores). Importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import logging
 import os
 import re
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -313,6 +317,33 @@ def torch_threads(requested: int | None = None) -> int:
     return max(1, min(int(requested), cores))
 
 
+def _cuda_possible() -> bool:
+    """Whether torch could find a CUDA device here. On Linux CUDA needs the NVIDIA driver, which
+    shows in /proc: without it the answer is known without importing torch (~2-5 s)."""
+    return not sys.platform.startswith("linux") or os.path.exists("/proc/driver/nvidia")
+
+
+def _load_sentence_transformer(model_dir: Path, device: str | None, threads: int | None) -> tuple[Any, str]:
+    """The directory's SentenceTransformer on ``device`` (None: cuda when available, else cpu), and
+    that device."""
+    with _offline():
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as e:
+            raise ModelUnavailable(f"sentence-transformers / torch are not installed: {e}") from e
+        torch.set_num_threads(torch_threads(threads))
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            with _quiet_transformers():
+                st = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
+        except Exception as e:  # a broken directory surfaces as many exception types
+            raise ModelUnavailable(f"cannot load embedding model from {model_dir}: {e}") from e
+    st.eval()
+    return st, str(st.device)
+
+
 RUNTIMES = ("auto", "onnx", "torch")
 PRECISIONS = ("int8", "float32")
 
@@ -360,14 +391,17 @@ class Embedder:
 
     def __init__(
         self,
-        st_model: Any,
         model_dir: Path,
         *,
         name: str,
         fingerprint: str,
+        settings: onnx_runtime.Settings,
+        tokenizer: Any,
+        device: str,
         cache: EmbeddingCache | None,
         max_chunks: int | None,
         batch_size: int,
+        st_model: Any = None,
         onnx: onnx_runtime.OnnxEncoder | None = None,
         int8: onnx_runtime.OnnxEncoder | None = None,
         query_precision: str = "float32",
@@ -380,8 +414,7 @@ class Embedder:
         # None: documents cannot be embedded in the precision asked for (``document_problem`` says why)
         self.document_precision = document_precision
         self.document_problem = document_problem
-        # with an ONNX export the torch weights are not kept (only the tokenizer and settings are), nor
-        # when nothing is embedded in float32
+        # torch's model is kept only when something is embedded in float32 without the float export
         needs_float = "float32" in (query_precision, document_precision)
         self._model = st_model if needs_float and onnx is None else None
         self.model_dir = model_dir
@@ -390,29 +423,17 @@ class Embedder:
         self.cache = cache
         self.max_chunks = max_chunks
         self.batch_size = batch_size
-        self.device = str(st_model.device)
-        get_dim = (
-            getattr(st_model, "get_embedding_dimension", None) or st_model.get_sentence_embedding_dimension
-        )
-        self.dim = int(get_dim())
-        self.max_tokens = int(st_model.max_seq_length)
-        prompts = getattr(st_model, "prompts", None) or {}
-        self.query_prompt = prompts.get("query", "")
-        self.passage_prompt = prompts.get("passage", prompts.get("document", ""))
-        self._tok = st_model.tokenizer
-        # Chunking reads token offsets from the Rust tokenizer itself: faster than the transformers
-        # wrapper, and no warnings about long inputs.
-        self._backend_tok = getattr(self._tok, "backend_tokenizer", None)
-        if self._backend_tok is None:
-            raise ModelUnavailable(
-                f"{model_dir}: the model has no fast (tokenizer.json) tokenizer, which chunking needs for "
-                "token offsets; save the model with a fast tokenizer"
-            )
+        self.device = device
+        self.dim = settings.dim
+        self.max_tokens = settings.max_seq_length
+        self.query_prompt = settings.prompts.get("query", "")
+        self.passage_prompt = settings.prompts.get("passage", settings.prompts.get("document", ""))
+        # the model's Rust tokenizer (``tokenizers.Tokenizer``): chunking reads token offsets from it
+        # directly, and the ONNX encoders tokenise with it too
+        self._backend_tok = tokenizer
         self._lock = threading.Lock()  # one encode or chunking at a time: they share the tokenizer
         # Tokens that the model adds around every input (<s> ... </s>).
-        specials = len(self._tok("", add_special_tokens=True)["input_ids"]) - len(
-            self._tok("", add_special_tokens=False)["input_ids"]
-        )
+        specials = self._count("", add_special_tokens=True) - self._count("")
         self._budget = {
             prompt: max(8, self.max_tokens - specials - self._count(prompt) - _CHUNK_SLACK)
             for prompt in {self.query_prompt, self.passage_prompt}
@@ -444,7 +465,8 @@ class Embedder:
         when the export has its copy, else float32: what a new index takes), "int8" or "float32" (what
         an index's manifest says: its vectors must all be made alike, so without the int8 copy this
         embedder refuses documents, while it still embeds queries).
-        Only the sessions these need are opened: an int8 copy alone saves ~0.5 GB."""
+        Only the sessions these need are opened: an int8 copy alone saves ~0.5 GB. When the export
+        serves every precision asked for, neither sentence-transformers nor torch is even imported."""
         runtime = _choice(runtime, "runtime", "LEIAN_EMBED_RUNTIME", RUNTIMES)
         query_precision = _choice(query_precision, "query_precision", "LEIAN_QUERY_PRECISION", PRECISIONS)
         if document_precision is not None and document_precision not in PRECISIONS:
@@ -465,36 +487,47 @@ class Embedder:
             cache = default_cache_path()
         if cache is not None and not isinstance(cache, EmbeddingCache):
             cache = EmbeddingCache(cache)
-        with _offline():
-            try:
-                import torch
-                from sentence_transformers import SentenceTransformer
-            except ImportError as e:
-                raise ModelUnavailable(f"sentence-transformers / torch are not installed: {e}") from e
-            torch.set_num_threads(torch_threads(threads))
-            if device is None:
-                device = "cuda" if torch.cuda.is_available() else "cpu"
-            session = int8_session = None
-            if runtime != "torch" and device == "cpu":
-                if "int8" in (query_precision, document_precision or "int8"):
-                    int8_session = onnx_runtime.open_session(
-                        model_dir, fingerprint, torch_threads(threads), int8=True
-                    )
-                if int8_session is None or "float32" in (query_precision, document_precision):
-                    session = onnx_runtime.open_session(model_dir, fingerprint, torch_threads(threads))
-            try:
-                with _quiet_transformers():
-                    st = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
-            except Exception as e:  # a broken directory surfaces as many exception types
-                raise ModelUnavailable(f"cannot load embedding model from {model_dir}: {e}") from e
-        st.eval()
-        onnx = int8 = None
-        if session is not None:
-            onnx = onnx_runtime.OnnxEncoder.of(session, st, batch_size or onnx_runtime.BATCH_SIZE)
-        if int8_session is not None:
-            int8 = onnx_runtime.OnnxEncoder.of(int8_session, st, onnx_runtime.INT8_BATCH_SIZE)
+        if device is None and not _cuda_possible():
+            device = "cpu"  # known without importing torch
+        session = int8_session = None
+        if runtime != "torch" and device == "cpu":
+            if "int8" in (query_precision, document_precision or "int8"):
+                int8_session = onnx_runtime.open_session(
+                    model_dir, fingerprint, torch_threads(threads), int8=True
+                )
+            if int8_session is None or "float32" in (query_precision, document_precision):
+                session = onnx_runtime.open_session(model_dir, fingerprint, torch_threads(threads))
+        if int8_session is None:
+            query_precision = "float32"
+        documents = document_precision or ("int8" if int8_session is not None else "float32")
+        floats = "float32" in (query_precision, documents)
+        meta = onnx_runtime.read_meta(model_dir) if session or int8_session else None
+        settings = onnx_runtime.Settings.read(meta)
+        st = None
+        if settings is None or (floats and session is None) or device != "cpu":
+            st, device = _load_sentence_transformer(model_dir, device, threads)
+            settings = onnx_runtime.Settings.of(st)
+        pipe = onnx_runtime.Pipeline(meta["pooling"], meta["normalize"]) if meta and st is None else None
+        tokenizer = (
+            st.tokenizer.backend_tokenizer if st is not None else onnx_runtime.load_tokenizer(model_dir)
+        )
+        if tokenizer is None:
+            raise ModelUnavailable(
+                f"{model_dir}: the model has no fast (tokenizer.json) tokenizer, which chunking needs for "
+                "token offsets; save the model with a fast tokenizer"
+            )
+
+        def encoder(sess, size: int) -> onnx_runtime.OnnxEncoder | None:
+            if sess is None:
+                return None
+            if st is not None:
+                return onnx_runtime.OnnxEncoder.of(sess, st, size)
+            return onnx_runtime.OnnxEncoder(sess, tokenizer, settings, pipe, size)
+
+        onnx = encoder(session, batch_size or onnx_runtime.BATCH_SIZE)
+        int8 = encoder(int8_session, onnx_runtime.INT8_BATCH_SIZE)
         if batch_size is None:
-            batch_size = onnx.batch_size if onnx else 64 if str(st.device).startswith("cuda") else 16
+            batch_size = onnx.batch_size if onnx else 64 if device.startswith("cuda") else 16
         if int8 is None:
             query_precision = "float32"
         documents, problem = document_precision or ("int8" if int8 else "float32"), ""
@@ -509,18 +542,19 @@ class Embedder:
         if runtime == "onnx" and (onnx if "float32" in (query_precision, documents) else int8) is None:
             raise ModelUnavailable(
                 f"runtime 'onnx' asked for, but {model_dir} has no readable ONNX export of its current files "
-                f"(or onnxruntime is missing, or the device is {st.device}, not cpu): run "
+                f"(or onnxruntime is missing, or the device is {device}, not cpu): run "
                 f"`leian model onnx --model {model_dir}`, or set LEIAN_EMBED_RUNTIME=auto"
             )
         return cls(
-            st, model_dir, name=name, fingerprint=fingerprint, cache=cache,
-            max_chunks=max_chunks, batch_size=batch_size, onnx=onnx, int8=int8,
-            query_precision=query_precision, document_precision=documents, document_problem=problem,
+            model_dir, name=name, fingerprint=fingerprint, settings=settings, tokenizer=tokenizer,
+            device=device, cache=cache, max_chunks=max_chunks, batch_size=batch_size, st_model=st,
+            onnx=onnx, int8=int8, query_precision=query_precision, document_precision=documents,
+            document_problem=problem,
         )  # fmt: skip
 
     # ------------------------------------------------------------------------------------ chunking
-    def _count(self, text: str) -> int:
-        return len(self._tok(text, add_special_tokens=False)["input_ids"])
+    def _count(self, text: str, add_special_tokens: bool = False) -> int:
+        return len(self._token_offsets([text], add_special_tokens)[0].ids)
 
     def chunks(self, text: str, prompt: str | None = None) -> list[str]:
         """The chunks a text is embedded as (after ``max_chunks``): each fits the model's window."""

@@ -13,7 +13,9 @@ precision can be compared. Queries run on it (a search waits on its query's embe
 documents of an index built with int8 vectors (``embed.Embedder``).
 
 An export lives in the model directory: ``onnx/model.onnx`` and ``onnx/export.json``. The metadata
-names the model fingerprint it was exported from, and a loader uses the export only when that matches
+records what running the graph takes besides the model's ``tokenizer.json`` (``Settings``: dimension,
+window, prompts, padding), so a loader needs neither sentence-transformers nor torch, and it names
+the model fingerprint it was exported from, and a loader uses the export only when that matches
 the directory's files, so a model whose weights change goes back to torch until it is exported again.
 The export itself is left out of the fingerprint: it computes the same vectors, so indexes and cached
 vectors stay valid whichever runtime made them.
@@ -107,13 +109,66 @@ def read_meta(model_dir: Path) -> dict | None:
     return meta if isinstance(meta, dict) else None
 
 
-class OnnxEncoder:
-    """Texts → float32 sentence vectors, as ``SentenceTransformer.encode`` computes them."""
+class Settings(NamedTuple):
+    """What running an export needs besides its graph and ``tokenizer.json``: read off the
+    sentence-transformers model when it is exported (``meta["settings"]``), so that a loader with an
+    export needs neither sentence-transformers nor torch (their import and the torch weights took ~6 s
+    of every CLI search's start)."""
 
-    def __init__(self, session: Any, tokenizer: Any, max_length: int, pipe: Pipeline, batch_size: int):
+    dim: int
+    max_seq_length: int
+    prompts: dict[str, str]
+    pad_id: int
+    pad_token: str
+    padding_side: str  # "right" or "left"
+    truncation_side: str
+
+    @classmethod
+    def of(cls, st: Any) -> Settings:
+        get_dim = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
+        tok = st.tokenizer
+        return cls(
+            int(get_dim()), int(st.max_seq_length), dict(getattr(st, "prompts", None) or {}),
+            int(tok.pad_token_id if tok.pad_token_id is not None else 0), str(tok.pad_token or ""),
+            str(getattr(tok, "padding_side", "right")), str(getattr(tok, "truncation_side", "right")),
+        )  # fmt: skip
+
+    @classmethod
+    def read(cls, meta: dict | None) -> Settings | None:
+        """The settings an export recorded; None for an export made before they were recorded."""
+        try:
+            return cls(**meta["settings"])  # type: ignore[index]
+        except (KeyError, TypeError):
+            return None
+
+
+def load_tokenizer(model_dir: Path) -> Any | None:
+    """The model's fast tokenizer (``tokenizer.json``) as the ``tokenizers`` library loads it, or None
+    when the directory has none (a transformers wrapper is not needed: ``OnnxEncoder`` and chunking
+    set truncation and padding themselves)."""
+    path = model_dir / "tokenizer.json"
+    if not path.is_file():
+        return None
+    try:
+        from tokenizers import Tokenizer
+
+        return Tokenizer.from_file(str(path))
+    except Exception as e:  # a truncated or foreign file surfaces as tokenizers' own exception
+        raise ModelUnavailable(f"cannot read {path}: {e}") from e
+
+
+class OnnxEncoder:
+    """Texts → float32 sentence vectors, as ``SentenceTransformer.encode`` computes them.
+
+    ``tokenizer`` is the model's ``tokenizers.Tokenizer`` (what the transformers wrapper runs): it
+    is set to pad and truncate as that wrapper does on every call, since the embedder also uses it
+    without truncation to chunk (the embedder's lock keeps the two apart)."""
+
+    def __init__(self, session: Any, tokenizer: Any, settings: Settings, pipe: Pipeline, batch_size: int):
         self._session = session
         self._tok = tokenizer
-        self.max_length = max_length
+        self.settings = settings
+        self.max_length = settings.max_seq_length
         self.pipeline = pipe
         self.batch_size = batch_size
 
@@ -125,7 +180,7 @@ class OnnxEncoder:
             pipe = pipeline(st)
         except ModelUnavailable:
             return None
-        return cls(session, st.tokenizer, int(st.max_seq_length), pipe, batch_size)
+        return cls(session, st.tokenizer.backend_tokenizer, Settings.of(st), pipe, batch_size)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         # longest first, as sentence-transformers does: batches of similar length waste less padding
@@ -138,20 +193,21 @@ class OnnxEncoder:
         out[order] = stacked
         return out
 
+    def tokenise(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(input ids, attention mask) as sentence-transformers >= 5 tokenises: the transformers
+        wrapper with padding=True, truncation="longest_first" to max_seq_length (3.x stripped each
+        text first; the probe texts of the export check include spaces at both ends, so a mismatch
+        is refused there)."""
+        st = self.settings
+        self._tok.enable_truncation(self.max_length, strategy="longest_first", direction=st.truncation_side)
+        self._tok.enable_padding(direction=st.padding_side, pad_id=st.pad_id, pad_token=st.pad_token)
+        encs = self._tok.encode_batch(texts)
+        ids = np.array([e.ids for e in encs], dtype=np.int64)
+        return ids, np.array([e.attention_mask for e in encs], dtype=np.int64)
+
     def _batch(self, texts: list[str]) -> np.ndarray:
-        # as sentence-transformers >= 5 tokenises (3.x stripped each text first; the probe texts of
-        # the export check include spaces at both ends, so a mismatch is refused there)
-        enc = self._tok(
-            texts,
-            padding=True,
-            truncation="longest_first",
-            max_length=self.max_length,
-            return_tensors="np",
-        )
-        mask = enc["attention_mask"].astype(np.int64)
-        (hidden,) = self._session.run(
-            None, {"input_ids": enc["input_ids"].astype(np.int64), "attention_mask": mask}
-        )
+        ids, mask = self.tokenise(texts)
+        (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
         if self.pipeline.pooling == "cls":
             vecs = hidden[:, 0]
         else:
@@ -257,6 +313,7 @@ def export(st: Any, model_dir: Path, fingerprint: str, *, threads: int = 1) -> d
             "opset": OPSET,
             "pooling": pipe.pooling,
             "normalize": pipe.normalize,
+            "settings": Settings.of(st)._asdict(),
             "fused_operators": fused,
             "probe_min_cosine": round(cos, 8),
             "int8": int8,
@@ -318,7 +375,9 @@ def _probe_vectors(
     ort: Any, path: Path, st: Any, pipe: Pipeline, threads: int, batch_size: int
 ) -> np.ndarray:
     """The probe texts' vectors as the graph at ``path`` computes them, ``batch_size`` texts a run."""
-    enc = OnnxEncoder(_session(ort, path, threads), st.tokenizer, int(st.max_seq_length), pipe, batch_size)
+    enc = OnnxEncoder(
+        _session(ort, path, threads), st.tokenizer.backend_tokenizer, Settings.of(st), pipe, batch_size
+    )
     return enc.encode(list(_PROBES))
 
 

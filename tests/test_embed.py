@@ -324,6 +324,73 @@ def test_an_int8_vector_does_not_depend_on_the_texts_embedded_with_it(emb_int8):
 
 
 @pytest.mark.slow
+def test_the_export_tokenises_as_the_transformers_tokenizer(emb, emb_int8):
+    # the fast path without transformers against the tokenizer sentence-transformers encodes with
+    ref = emb._model.tokenizer
+    texts = (
+        LEGAL + _lecard_texts(6) + ["".join(LEGAL) * 12, "", " ", "  \t受贿 ", "ＡＢＣ１２３①㎡", "a" * 3000]
+    )
+    enc = emb_int8._int8
+    for batch in ([t] for t in texts[:6]), [texts[:3], texts[3:9], texts[9:], texts[::-1]]:
+        for part in batch:
+            part = ["query: " + t for t in part]
+            want = ref(part, padding=True, truncation="longest_first", max_length=512, return_tensors="np")
+            ids, mask = enc.tokenise(part)
+            assert np.array_equal(ids, want["input_ids"]) and np.array_equal(mask, want["attention_mask"])
+    # chunking in between (no truncation, no padding) does not leak into the next encode, nor back
+    long_text = "".join(LEGAL) * 12
+    before = enc.tokenise([long_text, "受贿"])
+    assert len(emb_int8.chunks(long_text)) >= 2
+    after = enc.tokenise([long_text, "受贿"])
+    assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True)) and before[0].shape[1] == 512
+
+
+_LOAD_AND_EMBED = """
+import json, sys
+from leian.indexer.embed import Embedder
+emb = Embedder.load(sys.argv[1], cache=None)
+vec = emb.embed_queries(["被告人张某盗窃手机一部，价值人民币3200元。"])[0]
+print(json.dumps({
+    "imported": sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules),
+    "info": emb.info(), "vector": vec.tolist(),
+}))
+"""
+
+
+@pytest.mark.slow
+def test_an_export_runs_without_sentence_transformers_or_torch(model_dir, tmp_path):
+    # the export records what running it takes, so a search's start skips torch and its weights
+    meta = onnx_runtime.read_meta(model_dir)
+    assert meta["settings"] == {
+        "dim": 384, "max_seq_length": 512, "prompts": {"query": "query: ", "document": "", "passage": "passage: "},
+        "pad_id": 1, "pad_token": "<pad>", "padding_side": "right", "truncation_side": "right",
+    }  # fmt: skip
+    # an export made before it recorded them: loaded through sentence-transformers, as before
+    old = _copy_model(model_dir, tmp_path / "old")
+    del meta["settings"]
+    _replace(old / "onnx" / onnx_runtime.META_FILE, json.dumps(meta).encode())
+
+    def load(path: Path) -> dict:
+        run = subprocess.run(
+            [sys.executable, "-c", _LOAD_AND_EMBED, str(path)], capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout)
+
+    light, heavy = load(model_dir), load(old)
+    assert light["imported"] == [] and heavy["imported"] == ["sentence_transformers", "torch", "transformers"]
+    for got in (light, heavy):
+        info = got["info"]
+        assert (info["runtime"], info["device"], info["query_precision"], info["document_precision"]) == (
+            "onnxruntime", "cpu", "int8", "int8",
+        )  # fmt: skip
+        assert (info["dim"], info["max_tokens"], info["query_prompt"], info["passage_prompt"]) == (
+            384, 512, "query: ", "passage: ",
+        )  # fmt: skip
+    assert light["vector"] == heavy["vector"]
+
+
+@pytest.mark.slow
 def test_int8_and_float_vectors_are_cached_apart(model_dir, tmp_path):
     cache = EmbeddingCache(tmp_path / "cache.sqlite")
     int8 = Embedder.load(str(model_dir), device="cpu", cache=cache, runtime="onnx")
