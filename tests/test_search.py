@@ -104,6 +104,20 @@ def test_matched_terms_leave_out_words_most_judgments_share(searcher, queries):
     assert shared  # they were there to match
 
 
+def test_matched_terms_never_name_a_party(searcher, queries):
+    # judgments anonymise people as 郭某, 李某甲, 某某: a shared pseudonym (and a cut through one, 对罗某,
+    # 某于) is a coincidence of the anonymisation, not a fact the two cases share
+    shared = 0
+    for i in range(len(queries)):
+        res = searcher.search(_q(queries, i, top_k=10))
+        for h in res.hits:
+            facts = h.record.sections.facts or ""
+            shared += any("某" in t and t in facts for t in res.query_terms)
+            assert not [t for t in h.matched_terms if "某" in t], h.matched_terms
+            assert not [hl.term for hl in h.highlights if "某" in hl.term]
+    assert shared  # there were pseudonyms to match
+
+
 def test_highlights_point_at_the_matched_terms(searcher, queries):
     seen = 0
     for i in range(3):
