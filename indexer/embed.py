@@ -317,15 +317,20 @@ def torch_threads(requested: int | None = None) -> int:
     return max(1, min(int(requested), cores))
 
 
-def _cuda_possible() -> bool:
-    """Whether torch could find a CUDA device here. On Linux CUDA needs the NVIDIA driver, which
-    shows in /proc: without it the answer is known without importing torch (~2-5 s)."""
-    return not sys.platform.startswith("linux") or os.path.exists("/proc/driver/nvidia")
+def _default_device() -> str:
+    """cuda when torch finds a GPU, else cpu. On Linux CUDA needs the NVIDIA driver, which shows in
+    /proc: without it the answer is known without importing torch (~2-5 s), and without torch at all."""
+    if sys.platform.startswith("linux") and not os.path.exists("/proc/driver/nvidia"):
+        return "cpu"
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _load_sentence_transformer(model_dir: Path, device: str | None, threads: int | None) -> tuple[Any, str]:
-    """The directory's SentenceTransformer on ``device`` (None: cuda when available, else cpu), and
-    that device."""
+def _load_sentence_transformer(model_dir: Path, device: str, threads: int | None) -> Any:
+    """The directory's SentenceTransformer on ``device``."""
     with _offline():
         try:
             import torch
@@ -333,15 +338,12 @@ def _load_sentence_transformer(model_dir: Path, device: str | None, threads: int
         except ImportError as e:
             raise ModelUnavailable(f"sentence-transformers / torch are not installed: {e}") from e
         torch.set_num_threads(torch_threads(threads))
-        if device is None:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
         try:
             with _quiet_transformers():
                 st = SentenceTransformer(str(model_dir), device=device, local_files_only=True)
         except Exception as e:  # a broken directory surfaces as many exception types
             raise ModelUnavailable(f"cannot load embedding model from {model_dir}: {e}") from e
-    st.eval()
-    return st, str(st.device)
+    return st.eval()
 
 
 RUNTIMES = ("auto", "onnx", "torch")
@@ -487,8 +489,7 @@ class Embedder:
             cache = default_cache_path()
         if cache is not None and not isinstance(cache, EmbeddingCache):
             cache = EmbeddingCache(cache)
-        if device is None and not _cuda_possible():
-            device = "cpu"  # known without importing torch
+        device = device or _default_device()
         session = int8_session = None
         if runtime != "torch" and device == "cpu":
             if "int8" in (query_precision, document_precision or "int8"):
@@ -497,16 +498,15 @@ class Embedder:
                 )
             if int8_session is None or "float32" in (query_precision, document_precision):
                 session = onnx_runtime.open_session(model_dir, fingerprint, torch_threads(threads))
-        if int8_session is None:
-            query_precision = "float32"
-        documents = document_precision or ("int8" if int8_session is not None else "float32")
-        floats = "float32" in (query_precision, documents)
+        # sentence-transformers (and torch) only for what the export cannot serve: float32 without
+        # the float export, another device, or an export that did not record its settings
         meta = onnx_runtime.read_meta(model_dir) if session or int8_session else None
         settings = onnx_runtime.Settings.read(meta)
+        floats = int8_session is None or "float32" in (query_precision, document_precision)
         st = None
         if settings is None or (floats and session is None) or device != "cpu":
-            st, device = _load_sentence_transformer(model_dir, device, threads)
-            settings = onnx_runtime.Settings.of(st)
+            st = _load_sentence_transformer(model_dir, device, threads)
+            device, settings = str(st.device), onnx_runtime.Settings.of(st)
         pipe = onnx_runtime.Pipeline(meta["pooling"], meta["normalize"]) if meta and st is None else None
         tokenizer = (
             st.tokenizer.backend_tokenizer if st is not None else onnx_runtime.load_tokenizer(model_dir)
