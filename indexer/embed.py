@@ -502,6 +502,12 @@ class Embedder:
         # the float export, another device, or an export that did not record its settings
         meta = onnx_runtime.read_meta(model_dir) if session or int8_session else None
         settings = onnx_runtime.Settings.read(meta)
+        if meta is not None and settings is None:
+            logging.getLogger(__name__).warning(
+                "the ONNX export in %s was made before exports recorded their settings: the model loads "
+                "through sentence-transformers and torch (~8 s); `leian model onnx --model %s` exports it "
+                "again (the same vectors), and it then loads in ~1 s", model_dir, model_dir,
+            )  # fmt: skip
         floats = int8_session is None or "float32" in (query_precision, document_precision)
         st = None
         if settings is None or (floats and session is None) or device != "cpu":

@@ -375,10 +375,13 @@ def test_an_export_runs_without_sentence_transformers_or_torch(model_dir, tmp_pa
             [sys.executable, "-c", _LOAD_AND_EMBED, str(path)], capture_output=True, text=True
         )
         assert run.returncode == 0, run.stderr
-        return json.loads(run.stdout)
+        return json.loads(run.stdout) | {"stderr": run.stderr}
 
     light, heavy = load(model_dir), load(old)
     assert light["imported"] == [] and heavy["imported"] == ["sentence_transformers", "torch", "transformers"]
+    # the slow load says how to make it fast
+    assert "leian model onnx" not in light["stderr"]
+    assert f"`leian model onnx --model {old}` exports it again" in heavy["stderr"]
     for got in (light, heavy):
         info = got["info"]
         assert (info["runtime"], info["device"], info["query_precision"], info["document_precision"]) == (
