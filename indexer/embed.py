@@ -491,18 +491,21 @@ class Embedder:
             cache = EmbeddingCache(cache)
         device = device or _default_device()
         session = int8_session = None
-        if runtime != "torch" and device == "cpu":
+        # the export's metadata, read once: None unless it serves this device from these files
+        meta = (
+            onnx_runtime.current_meta(model_dir, fingerprint)
+            if runtime != "torch" and device == "cpu"
+            else None
+        )
+        if meta is not None:
             if "int8" in (query_precision, document_precision or "int8"):
-                int8_session = onnx_runtime.open_session(
-                    model_dir, fingerprint, torch_threads(threads), int8=True
-                )
+                int8_session = onnx_runtime.open_session(model_dir, meta, torch_threads(threads), int8=True)
             if int8_session is None or "float32" in (query_precision, document_precision):
-                session = onnx_runtime.open_session(model_dir, fingerprint, torch_threads(threads))
+                session = onnx_runtime.open_session(model_dir, meta, torch_threads(threads))
         # sentence-transformers (and torch) only for what the export cannot serve: float32 without
         # the float export, another device, or an export that did not record its settings
-        meta = onnx_runtime.read_meta(model_dir) if session or int8_session else None
         settings = onnx_runtime.Settings.read(meta)
-        if meta is not None and settings is None:
+        if (session or int8_session) and settings is None:
             logging.getLogger(__name__).warning(
                 "the ONNX export in %s was made before exports recorded their settings: the model loads "
                 "through sentence-transformers and torch (~8 s); `leian model onnx --model %s` exports it "

@@ -218,13 +218,19 @@ class OnnxEncoder:
         return vecs.astype(np.float32)
 
 
-def open_session(model_dir: Path, fingerprint: str, threads: int, *, int8: bool = False):
-    """An onnxruntime session on the directory's export (``int8``: its int8 copy), or
-    None when it has none made from these files (``fingerprint``), onnxruntime is not installed, or
-    the export cannot be read (logged: searches and builds go on, in float32 or on torch)."""
+def current_meta(model_dir: Path, fingerprint: str) -> dict | None:
+    """The metadata of the directory's export when this version made it from these files
+    (``fingerprint``); None when there is none such, and the export is then not to be used."""
     meta = read_meta(model_dir)
     if not meta or meta.get("version") != EXPORT_VERSION or meta.get("fingerprint") != fingerprint:
         return None
+    return meta
+
+
+def open_session(model_dir: Path, meta: dict, threads: int, *, int8: bool = False):
+    """An onnxruntime session on the directory's export (``int8``: its int8 copy), whose metadata
+    :func:`current_meta` gave, or None when onnxruntime is not installed or the export cannot be read
+    (logged: searches and builds go on, in float32 or on torch)."""
     if int8 and not meta.get("int8"):
         if "int8" not in meta:  # exported before int8 copies existed (None: the copy strayed too far)
             logging.getLogger(__name__).warning(
