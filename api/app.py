@@ -17,10 +17,12 @@ from leian import __version__
 from leian.api import errors
 from leian.api.jobs import BatchJobs
 from leian.api.middleware import BodyLimitMiddleware
+from leian.api.opening import open_searcher
 from leian.api.routers import batches, cases, documents, reports, search, service, text, web
 from leian.api.schemas import ErrorOut
 from leian.api.settings import Settings
 from leian.api.store import ReportStore
+from leian.retrieval.search import HybridSearcher
 
 log = logging.getLogger("leian.api")
 
@@ -50,19 +52,17 @@ Errors: always `{"error": {"code": "...", "message": "..."}}` with the HTTP stat
 """
 
 
-def create_app(settings: Settings, searcher=None, es_options=None) -> FastAPI:
-    """The app for ``settings``. ``searcher`` (an open one) is used instead of opening ``settings.index``
-    — the app then leaves closing it to the caller; ``es_options`` gives full Elasticsearch connection
-    options (auth, TLS) beyond ``settings.es_url``."""
+def create_app(settings: Settings, searcher: HybridSearcher | None = None) -> FastAPI:
+    """The app for ``settings``. ``searcher`` (an open one, from ``leian.api.opening``) is used instead
+    of opening ``settings.index`` — the app then leaves closing it to the caller."""
+    settings.require_auth()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from leian.api.deps import open_searcher
-
         if settings.auth_disabled:
             log.warning("API authentication is DISABLED (--no-auth): use only on a trusted machine")
         own = searcher is None
-        s = open_searcher(settings, es_options) if own else searcher
+        s = open_searcher(settings) if own else searcher
         data_dir = settings.resolved_data_dir()
         data_dir.mkdir(parents=True, exist_ok=True)
         app.state.settings = settings

@@ -4,18 +4,16 @@ and the API-key check. Endpoints declare what they need with the ``Annotated`` a
 from __future__ import annotations
 
 import hmac
-import logging
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
 from leian.api.jobs import BatchJobs
-from leian.api.settings import BackendKind, Settings
+from leian.api.settings import Settings
 from leian.api.store import ReportStore
-from leian.errors import InvalidInput, Unauthorized
-
-log = logging.getLogger("leian.api")
+from leian.errors import Unauthorized
+from leian.retrieval.search import HybridSearcher
 
 API_KEY_HEADER = "X-API-Key"
 _key_scheme = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="one of LEIAN_API_KEYS")
@@ -25,7 +23,7 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_searcher(request: Request):
+def get_searcher(request: Request) -> HybridSearcher:
     return request.app.state.searcher
 
 
@@ -38,7 +36,7 @@ def get_jobs(request: Request) -> BatchJobs:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SearcherDep = Annotated[object, Depends(get_searcher)]
+SearcherDep = Annotated[HybridSearcher, Depends(get_searcher)]
 ReportsDep = Annotated[ReportStore, Depends(get_reports)]
 JobsDep = Annotated[BatchJobs, Depends(get_jobs)]
 
@@ -58,21 +56,3 @@ def require_api_key(
 
 
 ApiKey = Annotated[str | None, Depends(require_api_key)]
-
-
-def open_searcher(settings: Settings, es_options=None):
-    """The searcher the settings describe (embedded index directory or Elasticsearch index);
-    ``es_options`` (an ``ElasticOptions``) overrides ``settings.es_url`` with full connection options."""
-    from leian.retrieval.search import open_searcher as _open
-
-    if not settings.index:
-        raise InvalidInput("no index given: pass --index DIR (or set LEIAN_INDEX)")
-    if settings.backend is BackendKind.elasticsearch:
-        if es_options is None:
-            from leian.retrieval.backends.elastic import ElasticOptions
-
-            es_options = ElasticOptions(url=settings.es_url)
-        return _open(
-            backend="elasticsearch", index=settings.index, es_options=es_options, config=settings.ranking
-        )
-    return _open(backend="embedded", index=settings.index, config=settings.ranking)

@@ -11,11 +11,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from leian.corpora.loaders import check_text
 from leian.corpora.record import CaseRecord, CourtLevel, Sections, Sentence, SentenceKind, Tier
 from leian.retrieval.models import MAX_FACTS_CHARS, ChargePrediction, Filters, Hit, Query, SearchResult
-
-Format = Literal["json", "md", "html", "docx"]
-FORMATS: tuple[str, ...] = ("json", "md", "html", "docx")
+from leian.retrieval.report import ReportFormat
 
 
 class _In(BaseModel):
@@ -274,8 +273,6 @@ class DocumentIn(_In):
     def _text_is_a_judgment(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("text is empty: send the full text of the judgment")
-        from leian.corpora.loaders import check_text
-
         # the loader's test, so the API indexes nothing that `leian index` would skip as unreadable
         problem = check_text(v)
         if problem is not None:
@@ -330,7 +327,9 @@ class BatchCaseIn(_In):
 
 class BatchIn(_In):
     cases: list[BatchCaseIn] = Field(min_length=1)
-    formats: list[Format] = Field(default_factory=lambda: ["json", "docx"], min_length=1)
+    formats: list[ReportFormat] = Field(
+        default_factory=lambda: [ReportFormat.JSON, ReportFormat.DOCX], min_length=1
+    )
     requester: RequesterIn | None = None
     filters: FiltersIn = Field(default_factory=FiltersIn)
     top_k: int = Field(default=10, ge=1, le=100)

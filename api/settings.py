@@ -1,34 +1,68 @@
-"""Service settings: one validated class, read from ``LEIAN_*`` environment variables and an optional
-config file, injected into the app as a dependency (tests build their own instance).
+"""Settings: one validated tree that owns every ``LEIAN_*`` variable, built once by the process (the
+CLI or the service) and handed down; library code never reads the environment.
 
-Precedence (highest first): explicit constructor arguments (the CLI flags), environment variables,
-the config file named by ``LEIAN_CONFIG`` (TOML or JSON), then the defaults below.
+The tree is the process's own settings (the index, the service's address and limits) and the typed
+parts of the layers that use them: ``ranking`` (``SearchConfig``), ``es`` (``ElasticOptions``) and
+``embedding`` (``EmbeddingOptions``). A top-level field ``name`` is ``LEIAN_<NAME>`` and ``name`` in
+the config file; a part's fields keep the variables they had before the tree (``PART_VARIABLES``)
+and are a table in the file (``[ranking]``, ``[es]``, ``[embedding]``).
+
+Precedence (highest first): explicit arguments (the CLI flags), environment variables, the config
+file named by ``LEIAN_CONFIG`` (TOML or JSON), then the defaults below. A part merges key by key:
+``--config w_recent=5`` leaves the file's ``[ranking] w_court`` in place.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import tomllib
-from enum import StrEnum
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from leian.errors import InvalidInput
+from leian.indexer.embedding import EmbeddingOptions
+from leian.retrieval.backends import BackendKind
+from leian.retrieval.backends.elastic import ElasticOptions
 from leian.retrieval.search import SearchConfig
-
-log = logging.getLogger("leian.api")
 
 MIB = 1024 * 1024
 
+# Each variable of a part: (part, field). An empty variable counts as unset.
+PART_VARIABLES: dict[str, tuple[str, str]] = {
+    "LEIAN_ES_URL": ("es", "url"),
+    "LEIAN_ES_USERNAME": ("es", "username"),
+    "LEIAN_ES_PASSWORD": ("es", "password"),
+    "LEIAN_ES_API_KEY": ("es", "api_key"),
+    "LEIAN_ES_CA_CERTS": ("es", "ca_certs"),
+    "LEIAN_ES_TIMEOUT": ("es", "request_timeout"),
+    "LEIAN_HOME": ("embedding", "home"),
+    "LEIAN_EMBED_RUNTIME": ("embedding", "runtime"),
+    "LEIAN_QUERY_PRECISION": ("embedding", "query_precision"),
+    "LEIAN_TORCH_THREADS": ("embedding", "threads"),
+    "LEIAN_MAVEN_URL": ("embedding", "maven_url"),
+}
+_VARIABLE_OF = {f"{part}.{field}": name for name, (part, field) in PART_VARIABLES.items()}
+# config file keys from before the parts: key -> (part, field)
+_FILE_ALIASES: dict[str, tuple[str, str]] = {"es_url": ("es", "url")}
 
-class BackendKind(StrEnum):
-    embedded = "embedded"
-    elasticsearch = "elasticsearch"
+
+class _PartVariablesSource(PydanticBaseSettingsSource):
+    """The parts' fields from their variables (``PART_VARIABLES``)."""
+
+    def get_field_value(self, field, field_name: str):  # pragma: no cover - __call__ is used instead
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, (part, field) in PART_VARIABLES.items():
+            if value := os.environ.get(name, "").strip():
+                out.setdefault(part, {})[field] = value
+        return out
 
 
 class _ConfigFileSource(PydanticBaseSettingsSource):
@@ -42,7 +76,7 @@ class _ConfigFileSource(PydanticBaseSettingsSource):
         return self._data.get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+        return self._data
 
 
 def _read_config_file(path: str | None) -> dict[str, Any]:
@@ -57,24 +91,36 @@ def _read_config_file(path: str | None) -> dict[str, Any]:
         data = json.loads(raw) if p.suffix.lower() == ".json" else tomllib.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
         raise InvalidInput(f"LEIAN_CONFIG={path}: not valid TOML/JSON ({e})") from e
-    data = data.get("leian", data)  # allow a [leian] table
-    unknown = sorted(set(data) - set(Settings.model_fields))
+    data = dict(data.get("leian", data))  # allow a [leian] table
+    valid = set(Settings.model_fields) | set(_FILE_ALIASES)
+    unknown = sorted(set(data) - valid)
     if unknown:
         raise InvalidInput(
-            f"LEIAN_CONFIG={path}: unknown setting(s) {', '.join(unknown)}; "
-            f"valid: {', '.join(sorted(Settings.model_fields))}"
+            f"LEIAN_CONFIG={path}: unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(valid))}"
         )
+    for key, (part, field) in _FILE_ALIASES.items():
+        if key in data:
+            data[part] = {field: data.pop(key), **data.get(part, {})}
     return data
 
 
 class Settings(BaseSettings):
-    """Everything the service needs to start. Field names double as env names (``LEIAN_<NAME>``)."""
+    """Everything a leian process is configured with. Field names double as env names
+    (``LEIAN_<NAME>``); the parts' variables are in ``PART_VARIABLES``."""
 
     model_config = SettingsConfigDict(env_prefix="LEIAN_", extra="forbid", validate_default=True)
 
     index: str = Field(default="", description="embedded: index directory; elasticsearch: index/alias name")
     backend: BackendKind = BackendKind.embedded
-    es_url: str = "http://127.0.0.1:9200"
+    es: ElasticOptions = Field(default_factory=ElasticOptions)
+    embedding: EmbeddingOptions = Field(default_factory=EmbeddingOptions)
+    # the ranking every search uses (SearchConfig fields: weights, the court level and recency
+    # preferences …); a [ranking] table in the config file, LEIAN_RANKING as JSON, or
+    # `--config KEY=VALUE` of search, report, batch, eval and serve
+    ranking: SearchConfig = Field(default_factory=SearchConfig)
+    progress: bool = True  # the CLI's progress bars on stderr (LEIAN_PROGRESS=0: none)
+
+    # the service (`leian serve`)
     data_dir: Path | None = Field(
         default=None, description="stored reports and batch jobs; default: <index>/../<index name>.service"
     )
@@ -90,30 +136,16 @@ class Settings(BaseSettings):
     max_batch_cases: int = Field(default=10_000, ge=1)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    # the ranking every search of the service uses (SearchConfig fields: weights, the court level and
-    # recency preferences …); a [ranking] table in the config file, LEIAN_RANKING as JSON, or
-    # `leian serve --config KEY=VALUE`
-    ranking: SearchConfig = Field(default_factory=SearchConfig)
 
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, v):
         if isinstance(v, str):
             v = v.split(",")
-        return [k.strip() for k in (v or []) if k and k.strip()]
-
-    @model_validator(mode="after")
-    def _auth_is_explicit(self):
-        # Auth is off only when someone asked for it; an empty key list is a configuration error, not
-        # an open service.
-        if not self.auth_disabled and not self.api_keys:
-            raise InvalidInput(
-                "no API keys configured: set LEIAN_API_KEYS=key1,key2 (or api_keys in the config file), "
-                "or disable auth explicitly for local use with --no-auth / LEIAN_AUTH_DISABLED=1"
-            )
-        if any(len(k) < 8 for k in self.api_keys):
+        keys = [k.strip() for k in (v or []) if k and k.strip()]
+        if any(len(k) < 8 for k in keys):
             raise InvalidInput("API keys must have at least 8 characters")
-        return self
+        return keys
 
     @classmethod
     def settings_customise_sources(
@@ -124,7 +156,26 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _ConfigFileSource(settings_cls))
+        return (
+            init_settings,
+            env_settings,
+            _PartVariablesSource(settings_cls),
+            _ConfigFileSource(settings_cls),
+        )
+
+    def require_index(self) -> str:
+        if not self.index:
+            raise InvalidInput("no index given: pass --index DIR (or set LEIAN_INDEX)")
+        return self.index
+
+    def require_auth(self) -> None:
+        """The service's auth is off only when someone asked for it: an empty key list is a
+        configuration error, not an open service."""
+        if not self.auth_disabled and not self.api_keys:
+            raise InvalidInput(
+                "no API keys configured: set LEIAN_API_KEYS=key1,key2 (or api_keys in the config file), "
+                "or disable auth explicitly for local use with --no-auth / LEIAN_AUTH_DISABLED=1"
+            )
 
     def resolved_data_dir(self) -> Path:
         if self.data_dir is not None:
@@ -135,16 +186,29 @@ class Settings(BaseSettings):
         return Path.cwd() / "leian-service-data"
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build settings, turning pydantic's error list into one readable line (for the CLI)."""
-    from pydantic import ValidationError
-
+def load_settings(flags: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings with ``overrides`` on top (None, or an empty part, is no override), pydantic's error
+    list turned into one readable line that names where the bad value came from: the flag (``flags``
+    maps a setting's dotted name to the command-line flag that sets it), the variable, or else the
+    setting (the config file, or a default)."""
+    given = {k: v for k, v in overrides.items() if v is not None and v != {}}
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return Settings(**given)
     except ValidationError as e:
         first = e.errors()[0]
-        ctx = first.get("ctx", {})
-        if isinstance(ctx.get("error"), InvalidInput):
-            raise ctx["error"] from None
         loc = ".".join(str(p) for p in first["loc"]) or "settings"
+        got = f"{first['msg']} (got {first.get('input')!r})"
+        if flags and loc in flags and _holds(given, first["loc"]):
+            raise InvalidInput(f"{flags[loc]}: {got}") from None
+        variable = _VARIABLE_OF.get(loc) or (f"LEIAN_{loc.upper()}" if len(first["loc"]) == 1 else None)
+        if variable and not _holds(given, first["loc"]) and os.environ.get(variable, "").strip():
+            raise InvalidInput(f"{variable}: {got}") from None
         raise InvalidInput(f"setting {loc}: {first['msg']}") from None
+
+
+def _holds(values: Mapping[str, Any], loc: tuple) -> bool:
+    for key in loc:
+        if not isinstance(values, Mapping) or key not in values:
+            return False
+        values = values[key]
+    return True

@@ -23,6 +23,7 @@ import time
 from leian.api.commands._common import parse_config, progress
 from leian.corpora.lecard import load_lecard
 from leian.errors import InvalidInput, LeianError
+from leian.retrieval.backends import BackendKind
 from leian.retrieval.evaluate import Protocol, collect_runs, evaluate_split
 from leian.retrieval.models import Query
 from leian.retrieval.search import SearchConfig, open_searcher
@@ -60,7 +61,7 @@ def lecard_parser(description: str, index_help: str) -> argparse.ArgumentParser:
     """The options every LeCaRD quality bench takes (also bench/config_cv.py)."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--index", required=True, help=index_help)
-    p.add_argument("--backend", default="embedded", choices=["embedded", "elasticsearch"])
+    p.add_argument("--backend", default=BackendKind.embedded, choices=[k.value for k in BackendKind])
     p.add_argument("--data", default=os.environ.get("LEIAN_LECARD"), help="LeCaRD folder [env LEIAN_LECARD]")
     p.add_argument("--split", default="dev")
     return p

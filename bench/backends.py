@@ -80,7 +80,7 @@ def main() -> int:
     t0 = time.perf_counter()
     embedder = None
     if args.vectors == "model":
-        from leian.indexer.embed import Embedder
+        from leian.indexer.embedding import Embedder
 
         embedder = Embedder.load(None)
     cases = list(prepare(lecard_records(Path(args.docs), args.limit), tok, embedder))

@@ -23,8 +23,9 @@ from collections.abc import Iterable, Iterator, Sequence
 import numpy as np
 
 from leian.corpora.dictionaries import charge_group
-from leian.indexer.charge_model import ChargeModel, TermCounts
-from leian.retrieval.backends import open_backend
+from leian.indexer.charge_model import ChargeModel
+from leian.indexer.postings import TermCounts
+from leian.retrieval.backends import BackendKind, open_backend
 
 
 def _counts(cases: Iterable[tuple[list[str], list[str]]]) -> TermCounts:
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cases = [
         (case.tokens, case.charge_groups)
-        for case in open_backend("embedded", index=args.index).iter_indexed()
+        for case in open_backend(BackendKind.embedded, index=args.index).iter_indexed()
     ]
     labelled = sum(1 for _, labels in cases if labels)
     print(

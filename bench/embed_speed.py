@@ -24,16 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from leian.api.settings import load_settings
 from leian.corpora.record import CaseRecord
-from leian.indexer.embed import (
-    DEFAULT_MAX_CHUNKS,
-    PRECISIONS,
-    RUNTIMES,
-    Embedder,
-    document_text,
-    torch_threads,
-)
+from leian.indexer.embedding import DEFAULT_MAX_CHUNKS, Embedder, Precision, RuntimeKind, document_text
 from leian.indexer.extract import extract
+from leian.indexer.runtime import torch_threads
 
 LECARD = Path(os.environ.get("LEIAN_LECARD", "/work/shared/data/lecard"))
 
@@ -61,16 +56,21 @@ def main() -> int:
     ap.add_argument(
         "--max-chunks", type=int, default=DEFAULT_MAX_CHUNKS, help="chunks embedded per document (0 = all)"
     )
-    ap.add_argument("--runtime", choices=RUNTIMES, default=None, help="default: $LEIAN_EMBED_RUNTIME or auto")
+    ap.add_argument(
+        "--runtime",
+        choices=[k.value for k in RuntimeKind],
+        default=None,
+        help="default: $LEIAN_EMBED_RUNTIME or auto",
+    )
     ap.add_argument(
         "--query-precision",
-        choices=PRECISIONS,
+        choices=[p.value for p in Precision],
         default=None,
         help="queries on onnxruntime (default: $LEIAN_QUERY_PRECISION or int8)",
     )
     ap.add_argument(
         "--document-precision",
-        choices=PRECISIONS,
+        choices=[p.value for p in Precision],
         default=None,
         help="documents on onnxruntime (default: int8 when the export has its int8 copy, as a new index)",
     )
@@ -80,11 +80,12 @@ def main() -> int:
         return 1
 
     t0 = time.perf_counter()
+    options = load_settings().embedding  # LEIAN_HOME, LEIAN_EMBED_RUNTIME, LEIAN_TORCH_THREADS …
     emb = Embedder.load(
-        args.model, device=args.device, cache=None, max_chunks=args.max_chunks, runtime=args.runtime,
+        args.model, options=options, device=args.device, cache=None, max_chunks=args.max_chunks, runtime=args.runtime,
         query_precision=args.query_precision, document_precision=args.document_precision,
     )  # fmt: skip
-    threads = torch_threads()
+    threads = torch_threads(options.threads)
     print(f"model {emb.name} ({emb.fingerprint}) on {emb.device} with {emb.runtime} (queries in "
           f"{emb.query_precision}, documents in {emb.document_precision}), {threads} threads, load {time.perf_counter() - t0:.1f} s")  # fmt: skip
 

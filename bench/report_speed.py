@@ -16,18 +16,16 @@ import sys
 import time
 
 from leian.errors import LeianError
+from leian.retrieval.backends import BackendKind
 from leian.retrieval.models import Query
-from leian.retrieval.render import render
-from leian.retrieval.report import build_report, verify
+from leian.retrieval.report import FORMATS, build_report, render, verify
 from leian.retrieval.search import open_searcher
-
-FORMATS = ("json", "md", "html", "docx")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", required=True)
-    ap.add_argument("--backend", default="embedded")
+    ap.add_argument("--backend", default=BackendKind.embedded, choices=[k.value for k in BackendKind])
     ap.add_argument("--queries", required=True)
     ap.add_argument("--limit", type=int, default=10)
     ap.add_argument("--top", type=int, default=10)

@@ -117,7 +117,7 @@ def stage_embed(spec: dict) -> dict:
     from itertools import islice
 
     from leian.corpora.loaders import load
-    from leian.indexer.embed import Embedder
+    from leian.indexer.embedding import Embedder
     from leian.indexer.pipeline import embed_text, extract_keeping_sections
 
     n, stride = spec["sample"], spec["stride"]
@@ -148,7 +148,7 @@ def stage_embed(spec: dict) -> dict:
 
 def stage_build_job(spec: dict) -> dict:
     """The real ``leian index`` job (IndexJob.build), with or without embeddings."""
-    from leian.indexer.embed import default_cache_path
+    from leian.indexer.embedding import default_cache_path
     from leian.retrieval.indexing import IndexJob
 
     shutil.rmtree(spec["index"], ignore_errors=True)
@@ -299,7 +299,7 @@ def stage_build_synth(spec: dict) -> dict:
 
 def _search_settings() -> dict:
     """What shapes a search besides the index (a stage is reused only when these are unchanged)."""
-    from leian.indexer.embed import torch_threads
+    from leian.indexer.runtime import torch_threads
     from leian.retrieval.search import SearchConfig
 
     return {

@@ -9,12 +9,14 @@ query never needs the training corpus, and it is rebuilt with every full build.
 from __future__ import annotations
 
 import io
-from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp
+
+from leian import usable_cores
+from leian.indexer.postings import TermCounts
 
 SIGMOID_SCALE = 1.5
 # The SVMs' regularisation, chosen by cross-validation on the corpus's own judgments (bench/charge_cv.py,
@@ -173,8 +175,6 @@ def _start_fitters(workers: int | None, n_groups: int):
     """The processes the charges will be fitted in, started now: spawning them and importing
     scikit-learn there (~0.8 s) then overlaps the preparation of the matrix in this process.
     None when the charges are fitted here (one worker, or one group of charges)."""
-    from leian import usable_cores
-
     n = min(workers or usable_cores(), n_groups)
     if n <= 1:
         return None
@@ -247,53 +247,6 @@ def _tfidf(token_lists: Sequence[list[str]], vocab: dict[str, int], idf: np.ndar
         (np.array(data, dtype=np.float32), np.array(indices, dtype=np.int32), np.array(indptr)),
         shape=(len(token_lists), len(vocab)),
     )
-
-
-class TermCounts:
-    """Per-judgment term counts as compact integer arrays (the corpus's token strings are not kept:
-    at 100k judgments lists of Python strings would need ~20 GB). Term ids are given in first-seen
-    order, so one corpus in one order always gets the same ids."""
-
-    def __init__(self) -> None:
-        self._vocab: dict[str, int] = {}
-        self._indptr = array("q", [0])
-        self._ids = array("i")
-        self._counts = array("i")
-        self.labels: list[list[str]] = []
-
-    def add(self, tokens: list[str], labels: list[str]) -> None:
-        self.add_counts(Counter(tokens), labels)
-
-    def add_counts(self, counts: Mapping[str, int], labels: list[str]) -> None:
-        vocab = self._vocab
-        # setdefault gives a new term the next id (len is read before the insert): one pass, not two
-        self._ids.extend([vocab.setdefault(t, len(vocab)) for t in counts])
-        self._counts.extend(counts.values())
-        self._indptr.append(len(self._ids))
-        self.labels.append(labels)
-
-    @property
-    def vocab(self) -> dict[str, int]:
-        return self._vocab
-
-    def terms(self) -> list[str]:
-        return sorted(self._vocab, key=self._vocab.get)
-
-    def matrix(self) -> sp.csr_matrix:
-        return sp.csr_matrix(
-            (
-                np.frombuffer(self._counts, np.int32).astype(np.float32),
-                np.frombuffer(self._ids, np.int32),
-                np.frombuffer(self._indptr, np.int64),
-            ),
-            shape=(len(self.labels), len(self._vocab)),
-        )
-
-    def term_major(self) -> sp.csr_matrix:
-        """The same counts as terms x judgments, indices sorted: BM25 postings."""
-        tf = self.matrix().T.tocsr()
-        tf.sort_indices()
-        return tf
 
 
 def _balanced_subset(keep: list[int], label_lists: Sequence[list[str]], max_docs: int) -> list[int]:

@@ -21,6 +21,7 @@ from itertools import islice
 
 from leian import usable_cores
 from leian.corpora.record import CaseRecord
+from leian.indexer.embedding import document_text
 from leian.indexer.extract import extract
 from leian.indexer.indexed import IndexedCase
 from leian.indexer.tokenize import Tokenizer
@@ -34,8 +35,6 @@ def search_text(record: CaseRecord) -> str:
 
 
 def embed_text(record: CaseRecord) -> str:
-    from leian.indexer.embed import document_text
-
     return document_text(record)
 
 

@@ -35,17 +35,11 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from leian.errors import DISK_ERRNOS, CorpusReadError, InvalidInput, LeianError, OutputWriteFailed
 from leian.retrieval.models import Filters, Query
+from leian.retrieval.report import FORMATS, ReportFormat, Requester, build_report, render
+from leian.retrieval.sentencing import ProposedSentence, sentence_text
 
 log = logging.getLogger("leian.batch")
 
-Format = Literal["json", "md", "html", "docx"]
-MEDIA_TYPES: dict[str, str] = {
-    "json": "application/json",
-    "md": "text/markdown; charset=utf-8",
-    "html": "text/html; charset=utf-8",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-}
-FORMATS: tuple[str, ...] = tuple(MEDIA_TYPES)
 STATE_DIR = ".leian-batch"
 SUMMARY_COLUMNS = (
     "id",
@@ -63,7 +57,7 @@ SUMMARY_COLUMNS = (
 )
 
 
-def parse_formats(value: str | Iterable[str]) -> list[str]:
+def parse_formats(value: str | Iterable[str]) -> list[ReportFormat]:
     """``"json,md"`` or a list -> validated, de-duplicated list (the error lists the valid values)."""
     items = value.split(",") if isinstance(value, str) else list(value)
     out = [f.strip().lower() for f in items if f and f.strip()]
@@ -72,7 +66,7 @@ def parse_formats(value: str | Iterable[str]) -> list[str]:
         raise InvalidInput(
             f"unknown report format(s) {', '.join(bad) or '(none)'}; valid: {', '.join(FORMATS)}"
         )
-    return list(dict.fromkeys(out))
+    return [ReportFormat(f) for f in dict.fromkeys(out)]
 
 
 class BatchCase(BaseModel):
@@ -218,19 +212,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def render(report, fmt: str) -> bytes:
-    """One report in one format, as bytes (the renderers live in ``leian.retrieval.render``)."""
-    from leian.retrieval import render as R
-
-    if fmt not in FORMATS:
-        raise InvalidInput(f"unknown report format {fmt!r}; valid: {', '.join(FORMATS)}")
-    return R.render(report, fmt)
-
-
 def summary_fields(report) -> dict[str, str]:
     """The summary.csv columns a report contributes (empty where the report has no such figure)."""
-    from leian.retrieval.sentencing import sentence_text
-
     top = report.results[0] if report.results else None
     predicted = report.pending.charges_predicted
     stats = report.sentencing
@@ -299,9 +282,6 @@ class BatchRunner:
 
     # -- one case ------------------------------------------------------------------------------
     def run_case(self, case: BatchCase) -> CaseResult:
-        from leian.retrieval.report import Requester, build_report
-        from leian.retrieval.sentencing import ProposedSentence
-
         t0 = time.perf_counter()
         query = Query(
             facts=case.facts,
@@ -318,7 +298,7 @@ class BatchRunner:
         stem = file_stem(case.id)
         files = []
         for fmt in self.formats:
-            rel = f"reports/{stem}.{fmt}"
+            rel = f"reports/{stem}{fmt.suffix}"
             atomic_write(self.out / rel, render(report, fmt))
             files.append(rel)
         return CaseResult(

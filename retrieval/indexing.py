@@ -9,17 +9,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from itertools import islice
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from leian.corpora.loaders import load
 from leian.errors import CorpusReadError, InvalidInput
-from leian.indexer.charge_model import ChargeModel, TermCounts
-from leian.indexer.embed import DEFAULT_MAX_CHUNKS
+from leian.indexer.charge_model import ChargeModel
+from leian.indexer.embedding import DEFAULT_MAX_CHUNKS, Embedder, EmbeddingOptions
 from leian.indexer.pipeline import bulk_collection, default_workers, prepare
+from leian.indexer.postings import CountsTerms, TermCounts
 from leian.indexer.tokenize import Tokenizer
-from leian.retrieval.backends import build_backend, new_manifest, open_backend
+from leian.retrieval.backends import BackendKind, build_backend, new_manifest, open_backend
 from leian.retrieval.search import CHARGE_MODEL_ARTIFACT, check_compatible
 
 ProgressFactory = Callable[..., AbstractContextManager]
@@ -52,16 +55,17 @@ class IndexJob(BaseModel):
 
     corpus: str
     fmt: str = "auto"
-    backend: str = "embedded"
+    backend: BackendKind = BackendKind.embedded
     index: str
     es_options: object | None = None
     model: str | None = None
     embeddings: bool = True
+    embedding_options: EmbeddingOptions = Field(default_factory=EmbeddingOptions)  # home, runtime, threads …
     embedding_cache: str | None = None
     # chunks of the facts embedded per case (0: all). None: the default for a new index, the
     # index's own number for ``add`` (vectors of one index must be made the same way)
     max_chunks: int | None = Field(default=None, ge=0)
-    # the vectors' precision (see indexer/embed.py). None: int8 when the model's export has its int8
+    # the vectors' precision (see indexer/embedding/). None: int8 when the model's export has its int8
     # copy, else float32, for a new index; the index's own for ``add``
     embed_precision: Literal["int8", "float32"] | None = None
     limit: int | None = None
@@ -72,19 +76,13 @@ class IndexJob(BaseModel):
     progress: ProgressFactory | None = None
 
     def _records(self):
-        from itertools import islice
-
-        from leian.corpora.loaders import load
-
         loader = load(self.corpus, fmt=self.fmt, on_problem=self.on_problem)
         return loader, (islice(loader, self.limit) if self.limit else loader)
 
     def _embedder(self, model: str | None, chunks: int, precision: str | None):
-        from leian.indexer.embed import Embedder
-
         # a job embeds documents only: queries are asked in their precision, so no other session opens
         embedder = Embedder.load(
-            model, cache=self.embedding_cache or "default", max_chunks=chunks,
+            model, options=self.embedding_options, cache=self.embedding_cache or "default", max_chunks=chunks,
             query_precision=precision or "int8", document_precision=precision,
         )  # fmt: skip
         embedder.require_documents()  # before anything is read or written
@@ -120,10 +118,8 @@ class IndexJob(BaseModel):
         ) as b:
             # what the charge model learns from, without keeping the corpus's token strings; the
             # embedded builder's postings are these counts already
-            counts = getattr(b, "term_counts", None)
-            ours = counts is None
-            if ours:
-                counts = TermCounts()
+            ours = not isinstance(b, CountsTerms)
+            counts = TermCounts() if ours else b.term_counts
             with self._bar("indexing") as tick:
                 for case in self._write_all(b, records, tokenizer, embedder, summary, tick):
                     if ours:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from leian.corpora.dictionaries import canonical_charge, province_name
 from leian.corpora.record import COURT_LEVELS, TIERS, CaseRecord, CourtLevel, Sentence, Tier
 from leian.errors import InvalidInput
 
@@ -13,8 +14,6 @@ MAX_TOP_K = 1000
 
 def normalise_province(name: str, field: str = "province") -> str:
     """湖北 or 湖北省 -> 湖北省; anything else is refused (InvalidInput)."""
-    from leian.corpora.dictionaries import province_name
-
     full = province_name(name)
     if full is None:
         raise InvalidInput(f"{field}: unknown province {name!r}; use a name like 湖北省 or 湖北")
@@ -24,8 +23,6 @@ def normalise_province(name: str, field: str = "province") -> str:
 def normalise_charge(name: str, field: str = "charge") -> str:
     """``盗窃`` -> ``盗窃罪``; specific and compound forms of a 罪名 are both accepted (they compare
     equal downstream through ``charge_group``); colloquial names (醉驾) and typos are refused."""
-    from leian.corpora.dictionaries import canonical_charge
-
     n = name.strip()
     if canonical_charge(n) is None:
         raise InvalidInput(

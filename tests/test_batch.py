@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from leian.retrieval.batch import BatchRunner, file_stem, parse_cases, parse_formats
+from leian.retrieval.search import open_searcher
 
 
 def leian(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -134,8 +135,6 @@ def test_batch_survives_a_killed_process(sample_index, sample_queries, tmp_path)
 
 
 def test_failed_cases_are_recorded_and_the_batch_goes_on(sample_index, sample_queries, tmp_path):
-    from leian.retrieval.search import open_searcher
-
     lines = [
         json.dumps({"id": "good", "facts": sample_queries[0]["q"]}, ensure_ascii=False),
         json.dumps(

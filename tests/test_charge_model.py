@@ -7,11 +7,11 @@ from leian.indexer.charge_model import (
     MAX_NEGATIVES,
     NEGATIVES_PER_POSITIVE,
     ChargeModel,
-    TermCounts,
     _balanced_subset,
     _tfidf,
     _training_rows,
 )
+from leian.indexer.postings import TermCounts
 
 THEFT = ["盗窃", "财物", "价值", "窃取", "手机", "超市"]
 DRUNK = ["醉酒", "驾驶", "机动车", "血液", "酒精", "道路"]

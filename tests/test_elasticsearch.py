@@ -140,19 +140,19 @@ def small(opts, cases, tokenizer):
 
 def test_a_copy_of_an_embedded_index_gets_the_elasticsearch_format(opts, cases, tokenizer):
     """bench/parity.py builds from an embedded index's manifest, whose format number is its own."""
-    from leian.retrieval.backends import base
-    from leian.retrieval.backends.embedded import FORMAT_VERSION as EMBEDDED_FORMAT
+    from leian.retrieval.backends.elastic import ELASTIC_FORMAT_VERSION
+    from leian.retrieval.backends.embedded import EMBEDDED_FORMAT_VERSION
 
-    assert EMBEDDED_FORMAT != base.FORMAT_VERSION
+    assert EMBEDDED_FORMAT_VERSION != ELASTIC_FORMAT_VERSION
     name = _name("copy")
     embedded = _manifest(name, tokenizer).model_copy(
-        update={"backend": "embedded", "format_version": EMBEDDED_FORMAT}
+        update={"backend": "embedded", "format_version": EMBEDDED_FORMAT_VERSION}
     )
     try:
         with ElasticBackend.building(opts, name, embedded) as b:
             b.upsert(cases[:5])
         backend = open_elastic(opts, name)
-        assert backend.manifest().format_version == base.FORMAT_VERSION and backend.count() == 5
+        assert backend.manifest().format_version == ELASTIC_FORMAT_VERSION and backend.count() == 5
         backend.close()
     finally:
         drop_elastic(opts, name)
@@ -311,7 +311,7 @@ def test_scoring_a_given_candidate_list(index, cases):
 def test_scoring_more_candidates_than_the_result_window(index, cases, monkeypatch):
     """A whole-corpus ranking scores every case: the ids go to the cluster in window-sized parts, and
     the parts add up to what one request gives (BM25 statistics are the index's)."""
-    import leian.retrieval.backends.elastic as elastic
+    from leian.retrieval.backends.elastic import reader
 
     every = index.ids()
     assert every == sorted(c.record.id for c in cases)
@@ -321,7 +321,7 @@ def test_scoring_more_candidates_than_the_result_window(index, cases, monkeypatc
         index.dense(cases[3].vector, None, N_CASES, ids=every),
     )
     assert len(lex) == len(dense) == N_CASES
-    monkeypatch.setattr(elastic, "MAX_WINDOW", 7)
+    monkeypatch.setattr(reader, "MAX_WINDOW", 7)
     assert index.lexical(terms, None, N_CASES, ids=every) == lex
     assert index.dense(cases[3].vector, None, N_CASES, ids=every) == dense
     assert index.lexical(terms, None, 5, ids=every) == lex[:5]
@@ -431,9 +431,9 @@ def test_bulk_retries_429_with_backoff_then_reports(small, cases, opts):
 
 
 def test_artifacts_are_chunked_and_replaced(small, monkeypatch):
-    import leian.retrieval.backends.elastic as es
+    from leian.retrieval.backends.elastic import artifacts
 
-    monkeypatch.setattr(es, "ARTIFACT_CHUNK", 1000)
+    monkeypatch.setattr(artifacts, "ARTIFACT_CHUNK", 1000)
     blob = bytes(range(256)) * 20  # 5,120 bytes: 6 chunks
     small.put_artifact("model", blob)
     assert small.get_artifact("model") == blob
@@ -591,9 +591,9 @@ def test_a_killed_rebuild_holds_the_index_until_its_lease_runs_out(opts, tokeniz
 
 
 def test_a_rebuild_renews_its_lease_and_stops_when_another_took_over(opts, tokenizer, monkeypatch):
-    from leian.retrieval.backends import elastic
+    from leian.retrieval.backends.elastic import lease
 
-    monkeypatch.setattr(elastic, "_RENEW_EVERY_S", 0.05)
+    monkeypatch.setattr(lease, "_RENEW_EVERY_S", 0.05)
     name = _name("renew")
     client = make_client(opts)
 
@@ -631,7 +631,8 @@ def test_a_rebuild_renews_its_lease_and_stops_when_another_took_over(opts, token
 _BUILD_THEN_DIE = """
 import os, signal, sys, time
 from leian.retrieval.backends import elastic, new_manifest
-elastic.BUILD_LEASE_S, elastic._RENEW_EVERY_S = 2, 0.2
+from leian.retrieval.backends.elastic import lease
+lease.BUILD_LEASE_S, lease._RENEW_EVERY_S = 2, 0.2
 opts = elastic.ElasticOptions(url=sys.argv[1])
 manifest = new_manifest("elasticsearch", sys.argv[2], tokenizer="t", dim=None)
 with elastic.ElasticBackend.building(opts, sys.argv[2], manifest):

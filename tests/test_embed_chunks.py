@@ -14,8 +14,10 @@ import pytest
 from leian.corpora.loaders import Loader
 from leian.corpora.sample import sample_path
 from leian.errors import InvalidInput, ModelUnavailable
-from leian.indexer.embed import DEFAULT_MAX_CHUNKS, Embedder, document_text
+from leian.indexer.embedding import DEFAULT_MAX_CHUNKS, Embedder, document_text
+from leian.indexer.models import e5
 from leian.indexer.pipeline import extract_keeping_sections
+from leian.indexer.runtime import INT8_MODEL_FILE
 from leian.retrieval.backends import open_backend
 from leian.retrieval.backends.base import IndexManifest
 from leian.retrieval.indexing import IndexJob
@@ -82,7 +84,8 @@ def test_adding_with_another_chunk_setting_is_refused_and_changes_nothing(one_ch
 
 
 def test_indexes_from_before_the_settings_read_as_they_were_made():
-    old = {"backend": "embedded", "created_at": "x", "updated_at": "x", "snapshot": "x", "tokenizer": "t"}
+    old = {"format_version": 3, "backend": "embedded", "created_at": "x", "updated_at": "x", "snapshot": "x"}
+    old["tokenizer"] = "t"
     manifest = IndexManifest.model_validate(old)
     assert (manifest.embed_chunks, manifest.embed_precision) == (DEFAULT_MAX_CHUNKS, "float32")
 
@@ -138,11 +141,9 @@ def test_adding_in_another_precision_is_refused_and_changes_nothing(float_index,
 
 
 def test_an_int8_index_needs_the_models_int8_copy_to_grow(sample_index, tmp_path):
-    from leian.indexer import e5_model, onnx_runtime
-
     model = tmp_path / "model"
-    shutil.copytree(e5_model.default_model_dir(), model, copy_function=os.link)
-    (model / "onnx" / onnx_runtime.INT8_MODEL_FILE).unlink()  # as by a damaged copy
+    shutil.copytree(e5.default_model_dir(), model, copy_function=os.link)
+    (model / "onnx" / INT8_MODEL_FILE).unlink()  # as by a damaged copy
     with pytest.raises(ModelUnavailable, match="int8 copy"):
         IndexJob(
             corpus=str(sample_path()), index=str(tmp_path / "new"), model=str(model), embed_precision="int8"

@@ -452,7 +452,7 @@ def test_a_build_keeps_updates_and_other_builds_out_until_it_has_swapped(index, 
 
 
 def test_a_build_waits_for_updates_in_flight(index, monkeypatch):
-    from leian.retrieval.backends import writer_lock
+    from leian.retrieval.backends.embedded import writer_lock
 
     monkeypatch.setattr(writer_lock, "UPDATES_WAIT_S", 0.3)
     (index.root / writer_lock.LOCK_FILE).write_text("build by process 1, started …")  # a killed build's

@@ -14,27 +14,32 @@ from pathlib import Path
 
 import pytest
 
+from leian.api.cli import main
+from leian.corpora.dictionaries import charge_group
 from leian.corpora.record import CaseRecord, Defendant, Sections, Sentence
+from leian.errors import InvalidInput
 from leian.retrieval.models import ChargePrediction, Filters, Hit, Query, SearchResult
-from leian.retrieval.render import (
-    blocks,
-    chart_png,
-    markdown_text,
-    render,
-    render_docx,
-    render_html,
-    render_markdown,
-)
 from leian.retrieval.report import (
     Report,
     Requester,
     assemble_report,
+    build_report,
     canonical_json,
+    chart,
+    chart_png,
     content_hash,
     load_report,
+    markdown_text,
+    render,
+    seal,
     verify,
 )
-from leian.retrieval.sentencing import ProposedSentence
+from leian.retrieval.report.blocks import blocks
+from leian.retrieval.report.render_docx import render_docx
+from leian.retrieval.report.render_html import render_html
+from leian.retrieval.report.render_markdown import MD_DATA_OPEN, render_markdown
+from leian.retrieval.search import open_searcher
+from leian.retrieval.sentencing import ProposedSentence, comparable_observations
 
 GOLDEN = Path(__file__).parent / "golden"
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -420,13 +425,11 @@ def test_docx_opens_with_sections_and_chart(report):
 
 
 def test_chart_png_with_and_without_cjk_font(report, monkeypatch):
-    from leian.retrieval import render as R
-
     png = chart_png(report)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    monkeypatch.setattr(R, "cjk_font", lambda: None)  # no CJK font installed: ASCII labels, still a chart
+    monkeypatch.setattr(chart, "cjk_font", lambda: None)  # no CJK font installed: ASCII labels, still a chart
     assert chart_png(report)[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "Principal penalty" in R.chart_svg(report)
+    assert "Principal penalty" in chart.chart_svg(report)
 
 
 # ---------------------------------------------------------------- verification
@@ -460,8 +463,6 @@ def _flip(text: str, old: str, new: str) -> str:
 def test_verify_fails_on_one_changed_character(report, fmt, old, new, tmp_path):
     raw = render(report, fmt).decode("utf-8")
     if old == "DATA":  # change the 50th character of the base64 payload
-        from leian.retrieval.render import MD_DATA_OPEN
-
         i = raw.index(MD_DATA_OPEN) + len(MD_DATA_OPEN) + 50
         old = raw[i - 5 : i + 1]
         new = old[:-1] + ("A" if old[-1] != "A" else "B")
@@ -488,8 +489,6 @@ def test_verify_fails_on_tampered_docx(report, tmp_path):
 
 
 def test_verify_other_generator_checks_data_only(report, tmp_path):
-    from leian.retrieval.report import seal
-
     older = seal(report.model_copy(update={"generator": "leian 0.0.9"}))
     path = tmp_path / "r.md"
     path.write_bytes(render(older, "md"))
@@ -509,8 +508,6 @@ def test_verify_rejects_non_reports(tmp_path):
 
 
 def test_cli_verify_report(report, tmp_path, capsys):
-    from leian.api.cli import main
-
     good = tmp_path / "r.md"
     good.write_bytes(render(report, "md"))
     assert main(["verify-report", str(good)]) == 0
@@ -525,8 +522,6 @@ def test_cli_verify_report(report, tmp_path, capsys):
 
 
 def test_cli_report_rejects_bad_input(tmp_path, capsys):
-    from leian.api.cli import main
-
     rc = main(["report", "--index", str(tmp_path), "--facts", "x", "--proposed", "三年"])
     assert rc == 1 and "proposed" in capsys.readouterr().err
     rc = main(["report", "--index", str(tmp_path), "--facts", "x", "--format", "docx"])
@@ -538,8 +533,6 @@ def test_cli_report_rejects_bad_input(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def searcher(sample_index):
-    from leian.retrieval.search import open_searcher
-
     s = open_searcher(backend="embedded", index=str(sample_index))
     yield s
     s.close()
@@ -557,9 +550,6 @@ def theft_query(sample_queries) -> Query:
 
 @pytest.mark.slow
 def test_report_on_the_sample_index(searcher, theft_query, tmp_path):
-    from leian.retrieval.report import build_report
-    from leian.retrieval.sentencing import comparable_observations
-
     proposed = ProposedSentence(kind="有期徒刑", months=10)
     rep = build_report(
         searcher, theft_query, Requester(organisation="测试检察院"), proposed, top_k=10, stats_k=50
@@ -574,12 +564,16 @@ def test_report_on_the_sample_index(searcher, theft_query, tmp_path):
     assert charges == (theft_query.charges or [top]) == rep.method.stats_charges == rep.sentencing.charges
     assert rep.platform.doc_count == searcher.backend.count() and rep.platform.snapshot
     assert [g.tier for g in rep.analysis.tiers][0] == "指导性案例"
-    # The statistics rest on exactly the same-charge cases with a readable sentence.
-    stats_q = theft_query.model_copy(
-        update={"charges": charges, "filters": Filters(charge=charges), "top_k": 50}
-    )
-    same = searcher.search(stats_q).hits
-    obs, excluded, unknown = comparable_observations([h.record for h in same], charges)
+    # The statistics rest on the same search's scored cases that hold the charge, best first.
+    run = searcher.run(theft_query.model_copy(update={"top_k": 10}), stats_k=50)
+    assert [h.id for h in run.result.hits] == [h.id for h in res.hits] and run.charges == charges
+    recs = searcher.get(run.stats_ids)
+    same = [recs[i] for i in run.stats_ids]
+    assert 0 < len(same) <= 50 and all({charge_group(c) for c in r.charges} & set(charges) for r in same)
+    ranked = [cid for cid, _ in searcher.rank_all(theft_query)]
+    assert run.stats_ids == [cid for cid in ranked if cid in set(run.stats_ids)]  # in score order
+    assert not set(run.stats_ids) & set(theft_query.exclude_ids)
+    obs, excluded, unknown = comparable_observations(same, charges)
     s = rep.sentencing
     assert s.n_cases == len(obs) and s.n_excluded_multi == excluded and s.n_unknown == unknown
     assert s.months.n == sum(1 for o in obs if o.kind in ("有期徒刑", "拘役"))
@@ -593,8 +587,6 @@ def test_report_on_the_sample_index(searcher, theft_query, tmp_path):
 
 @pytest.mark.slow
 def test_cli_report_on_the_sample_index(sample_index, theft_query, tmp_path, capsys):
-    from leian.api.cli import main
-
     facts = tmp_path / "facts.txt"
     facts.write_text(theft_query.facts, encoding="utf-8")
     out = tmp_path / "report.docx"
@@ -623,8 +615,6 @@ def test_uncertain_charge_prediction_is_flagged():
 
 
 def test_no_charge_means_no_statistics():
-    from leian.errors import InvalidInput
-
     rep = _with_predictions([])
     assert rep.sentencing is None and "未能确定" in rep.sentencing_note
     assert "未能确定待决案件的罪名" in render_markdown(rep).decode("utf-8")

@@ -12,20 +12,16 @@ import pytest
 from pydantic import ValidationError
 
 from leian.corpora.dictionaries import charge_group
+from leian.corpora.record import CaseRecord
 from leian.corpora.sample import sample_path, sample_queries_path
 from leian.errors import IndexIncompatible, InvalidInput
 from leian.indexer.tokenize import Tokenizer
-from leian.retrieval.backends.base import filter_fields, matches
+from leian.retrieval.backends.base import Backend, filter_fields, matches
 from leian.retrieval.models import MAX_FACTS_CHARS, ChargePrediction, Filters, Query
-from leian.retrieval.search import (
-    COMMON_IDF,
-    COURT_PREFERENCE,
-    SearchConfig,
-    Searcher,
-    _distinct_terms,
-    check_compatible,
-    open_searcher,
-)
+from leian.retrieval.search import HybridSearcher, SearchConfig, check_compatible, open_searcher
+from leian.retrieval.search.explain import COMMON_IDF, distinct_terms
+from leian.retrieval.search.structure import COURT_PREFERENCE, QuerySide, structure_scores
+from leian.retrieval.search.terms import weighted_terms
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 COMPONENTS = {"bm25", "fused", "charge", "statute", "circumstance", "amount", "structure", "score"}
@@ -42,7 +38,7 @@ def index_dir(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def searcher(index_dir) -> Searcher:
+def searcher(index_dir) -> HybridSearcher:
     s = open_searcher(index=index_dir)
     assert s.embedder is None and s.charge_model is not None
     return s
@@ -84,7 +80,7 @@ def test_matched_terms_are_distinct_words_not_pieces_of_each_other(searcher, que
             assert h.matched_terms
             for a in h.matched_terms:
                 assert not [b for b in h.matched_terms if a != b and a in b], h.matched_terms
-    assert _distinct_terms(["三轮", "摩托车", "三轮车", "摩托", "电动三轮车", "路面"], 3) == [
+    assert distinct_terms(["三轮", "摩托车", "三轮车", "摩托", "电动三轮车", "路面"], 3) == [
         "电动三轮车",
         "摩托车",
         "路面",
@@ -92,7 +88,9 @@ def test_matched_terms_are_distinct_words_not_pieces_of_each_other(searcher, que
 
 
 def test_matched_terms_leave_out_words_most_judgments_share(searcher, queries):
-    common = {t for t in ("被害人", "人民币", "犯罪事实") if searcher._idf.get(t, COMMON_IDF) < COMMON_IDF}
+    common = {
+        t for t in ("被害人", "人民币", "犯罪事实") if searcher.rarity.idf.get(t, COMMON_IDF) < COMMON_IDF
+    }
     assert common  # the sample has them in most judgments
     shared = 0
     for i in range(3):
@@ -100,7 +98,7 @@ def test_matched_terms_leave_out_words_most_judgments_share(searcher, queries):
         for h in res.hits:
             shared += bool(common & set(res.query_terms) & set(searcher.tokenizer(h.record.sections.facts)))
             assert not common & set(h.matched_terms), h.matched_terms
-            assert all(searcher._idf.get(t, COMMON_IDF) >= COMMON_IDF for t in h.matched_terms)
+            assert all(searcher.rarity.idf.get(t, COMMON_IDF) >= COMMON_IDF for t in h.matched_terms)
     assert shared  # they were there to match
 
 
@@ -140,9 +138,63 @@ def test_excluded_ids_are_never_returned(searcher, queries):
     again = searcher.search(Query(facts=queries[1]["q"], top_k=10, exclude_ids=banned))
     assert len(again.hits) == 10
     assert not {h.id for h in again.hits} & set(banned)
-    assert [h.id for h in again.hits[:6]] == [h.id for h in first.hits[4:10]]
     ranked = searcher.rank(Query(facts=queries[1]["q"], top_k=50, exclude_ids=banned))
     assert not {cid for cid, _ in ranked} & set(banned)
+
+
+class _Hiding:
+    """The real backend with some cases gone from every candidate list (corpus statistics unchanged):
+    what a search excluding them must see."""
+
+    def __init__(self, backend: Backend, hidden: set[str]):
+        self._backend, self._hidden = backend, hidden
+
+    def __getattr__(self, name):
+        return getattr(self._backend, name)
+
+    def lexical(self, terms, filters, k, ids=None):
+        return [
+            s
+            for s in self._backend.lexical(terms, filters, k + len(self._hidden), ids)
+            if s[0] not in self._hidden
+        ][:k]
+
+    def dense(self, vector, filters, k, ids=None):
+        return [
+            s
+            for s in self._backend.dense(vector, filters, k + len(self._hidden), ids)
+            if s[0] not in self._hidden
+        ][:k]
+
+    def ids(self):
+        return [i for i in self._backend.ids() if i not in self._hidden]
+
+
+def test_an_excluded_case_changes_nothing_about_the_others(searcher, queries):
+    """Exclusions leave at candidate generation: the others' scores, components and the predicted
+    charges are exactly those of a search that never saw the excluded cases — the query's own judgment
+    neither votes for its charge nor moves the normalisation."""
+    for i in range(len(queries)):
+        own = str(queries[i]["source_doc_id"])
+        top = [h.id for h in searcher.search(Query(facts=queries[i]["q"], top_k=5)).hits]
+        banned = sorted({own, *top[:2]})
+        excluded = searcher.search(Query(facts=queries[i]["q"], top_k=20, exclude_ids=banned))
+        blind = HybridSearcher(
+            _Hiding(searcher.backend, set(banned)),
+            searcher.tokenizer,
+            None,
+            searcher.config,
+            searcher.charge_model,
+        )
+        unseen = blind.search(Query(facts=queries[i]["q"], top_k=20))
+        assert excluded.charges_predicted == unseen.charges_predicted
+        assert excluded.total_candidates == unseen.total_candidates
+        assert [(h.id, h.score, h.components) for h in excluded.hits] == [
+            (h.id, h.score, h.components) for h in unseen.hits
+        ]
+        assert blind.rank_all(Query(facts=queries[i]["q"])) == searcher.rank_all(
+            Query(facts=queries[i]["q"], exclude_ids=banned)
+        )
 
 
 def test_a_case_scores_the_same_under_every_protocol(searcher, queries):
@@ -195,17 +247,19 @@ def test_charge_component_is_the_chance_of_sharing_a_predicted_charge(searcher, 
         for g in {charge_group(c) for c in h.charges} & probs.keys():
             miss *= 1.0 - probs[g]
         assert h.components["charge"] == pytest.approx(1.0 - miss, abs=1e-6), (h.id, h.charges, probs)
-    side = searcher._query_side(
+    side = QuerySide.of(
         [
             ChargePrediction(charge="故意伤害罪", probability=0.5),
             ChargePrediction(charge="寻衅滋事罪", probability=0.4),
         ],
-        None,
+        CaseRecord(id="new", text="……"),
     )
-    both = searcher._structure(side, {"charge_groups": ["寻衅滋事罪", "故意伤害罪"]})["charge"]
-    one = searcher._structure(side, {"charge_groups": ["故意伤害罪", "盗窃罪"]})["charge"]
+    facets = [{"charge_groups": ["寻衅滋事罪", "故意伤害罪"]}, {"charge_groups": ["故意伤害罪", "盗窃罪"]}]
+    both, one, none = structure_scores(side, [*facets, {"charge_groups": ["盗窃罪"]}], searcher.config)[
+        "charge"
+    ]
     assert both == pytest.approx(0.7) and one == pytest.approx(0.5)
-    assert searcher._structure(side, {"charge_groups": ["盗窃罪"]})["charge"] == 0.0
+    assert none == 0.0
 
 
 @pytest.mark.parametrize(
@@ -224,7 +278,10 @@ def test_filters_are_respected_and_k_returned(searcher, queries, filters):
     allowed = {r.id for r in be.iter_records() if matches(filter_fields(r), filters)}
     q = Query(facts=queries[3]["q"], top_k=10, filters=filters)
     lexical_matches = {
-        c for c, _ in be.lexical(searcher._weighted_terms(searcher.tokenizer.tokenize(q.facts)), None, 1000)
+        c
+        for c, _ in be.lexical(
+            weighted_terms(searcher.tokenizer.tokenize(q.facts), searcher.config), None, 1000
+        )
     }
     expected_k = min(10, len(allowed & lexical_matches))
     assert expected_k == 10, "pick filters that leave at least 10 matching cases"
@@ -310,7 +367,7 @@ def test_check_compatible_refuses_another_tokenizer(searcher):
 
 @pytest.mark.slow
 def test_check_compatible_refuses_another_embedding_model(searcher):
-    from leian.indexer.embed import Embedder
+    from leian.indexer.embedding import Embedder
 
     embedder = Embedder.load(None)
     m = searcher.backend.manifest().model_copy(

@@ -1,58 +1,70 @@
-"""Argument groups and helpers shared by the subcommands."""
+"""Argument groups and helpers shared by the subcommands: their flags go over the settings tree
+(``leian.api.settings``), which holds the environment's and the config file's values."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from contextlib import contextmanager
+from typing import Any
+
+from tqdm import tqdm
+
+from leian.api.commands._es_args import ES_FLAGS, add_es_arguments, es_flags
+from leian.api.settings import Settings, load_settings
+from leian.errors import InvalidInput, validation_message
+from leian.retrieval.backends import BackendKind
+from leian.retrieval.models import Filters
+from leian.retrieval.search import SearchConfig
+
+# setting -> the flag that sets it, for error messages
+FLAGS = {
+    "index": "--index",
+    "backend": "--backend",
+    "host": "--host",
+    "port": "--port",
+    "data_dir": "--data-dir",
+    **{f"es.{field}": flag for field, flag in ES_FLAGS.items()},
+}
 
 
-def add_backend_arguments(p: argparse.ArgumentParser, index_required: bool = True) -> None:
+def add_backend_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("index")
     g.add_argument(
-        "--index",
-        required=index_required and not os.environ.get("LEIAN_INDEX"),
-        default=os.environ.get("LEIAN_INDEX"),
-        help="embedded: index directory; elasticsearch: index (alias) name [env LEIAN_INDEX]",
+        "--index", help="embedded: index directory; elasticsearch: index (alias) name [env LEIAN_INDEX]"
     )
     g.add_argument(
         "--backend",
-        default=os.environ.get("LEIAN_BACKEND", "embedded"),
-        choices=["embedded", "elasticsearch"],
-        help="where the index lives (default: embedded)",
+        choices=[k.value for k in BackendKind],
+        help="where the index lives (default: embedded) [env LEIAN_BACKEND]",
     )
-    from leian.api.commands._es_args import add_es_arguments
-
     add_es_arguments(p)
 
 
-def es_options(args: argparse.Namespace):
-    if getattr(args, "backend", "embedded") != "elasticsearch":
-        return None
-    from leian.api.commands._es_args import es_options_from_args
-
-    return es_options_from_args(args)
+def settings_from_args(args: argparse.Namespace, **more: Any) -> Settings:
+    """The settings with the flags in ``args`` on top, and ``more`` (a subcommand's own settings)."""
+    return load_settings(
+        FLAGS,
+        index=getattr(args, "index", None),
+        backend=getattr(args, "backend", None),
+        es=es_flags(args),
+        ranking=ranking_flags(getattr(args, "config", None) or []),
+        **more,
+    )
 
 
 @contextmanager
-def progress(total: int | None, desc: str, unit: str = "doc"):
-    """A tqdm bar on stderr (quiet when stderr is not a terminal and LEIAN_PROGRESS=0)."""
-    from tqdm import tqdm
-
-    disable = os.environ.get("LEIAN_PROGRESS") == "0"
-    bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=disable, dynamic_ncols=True)
+def progress(total: int | None, desc: str, unit: str = "doc", *, enabled: bool = True):
+    """A tqdm bar on stderr (none unless ``enabled``: the settings' ``progress``, LEIAN_PROGRESS)."""
+    bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=not enabled, dynamic_ncols=True)
     try:
         yield bar.update
     finally:
         bar.close()
 
 
-def filters_from_args(args: argparse.Namespace):
+def filters_from_args(args: argparse.Namespace) -> Filters:
     """``Filters`` from the filter options a subcommand defines (absent options are no filter)."""
-    from leian.errors import InvalidInput, validation_message
-    from leian.retrieval.models import Filters
-
     try:
         return Filters(
             court_level=getattr(args, "court_level", None),
@@ -72,15 +84,13 @@ def add_ranking_argument(p: argparse.ArgumentParser) -> None:
         nargs="*",
         default=[],
         metavar="KEY=VALUE",
-        help="ranking settings (SearchConfig fields, e.g. w_court=0.5 w_recent=0.5)",
+        help="ranking settings (SearchConfig fields, e.g. w_court=0.5 w_recent=0.5) "
+        "[env LEIAN_RANKING as JSON; [ranking] in the LEIAN_CONFIG file]",
     )
 
 
-def parse_config(pairs: list[str]):
+def parse_config(pairs: list[str]) -> SearchConfig:
     """``--config KEY=VALUE …`` as a validated SearchConfig."""
-    from leian.errors import InvalidInput, validation_message
-    from leian.retrieval.search import SearchConfig
-
     values = {}
     for pair in pairs:
         key, sep, val = pair.partition("=")
@@ -92,3 +102,8 @@ def parse_config(pairs: list[str]):
         return SearchConfig.model_validate(values)
     except ValueError as e:
         raise InvalidInput(f"bad --config value: {validation_message(e)}") from None
+
+
+def ranking_flags(pairs: list[str]) -> dict[str, Any]:
+    """The ranking settings ``--config KEY=VALUE …`` gives, validated (to override the settings' ``ranking``)."""
+    return parse_config(pairs).model_dump(exclude_unset=True)

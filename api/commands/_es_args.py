@@ -1,4 +1,5 @@
-"""The Elasticsearch connection options shared by `leian index/search/serve/report/...`.
+"""The Elasticsearch connection options shared by `leian index/search/serve/report/...`: flags over
+the ``es`` part of the settings (``LEIAN_ES_*``, the config file's ``[es]``).
 
 Secrets are better given through the environment (LEIAN_ES_PASSWORD, LEIAN_ES_API_KEY) than on the
 command line, where other users of the machine can read them in the process list.
@@ -7,31 +8,33 @@ command line, where other users of the machine can read them in the process list
 from __future__ import annotations
 
 import argparse
-import os
+from typing import Any, get_args
+
+from leian.api.settings import load_settings
+from leian.retrieval.backends.elastic import ElasticOptions
+
+# ElasticOptions field -> its flag
+ES_FLAGS = {
+    "url": "--es-url",
+    "username": "--es-user",
+    "password": "--es-password",
+    "api_key": "--es-api-key",
+    "ca_certs": "--es-ca-certs",
+    "verify_certs": "--es-no-verify-certs",
+    "request_timeout": "--es-timeout",
+    "shards": "--es-shards",
+    "replicas": "--es-replicas",
+    "refresh": "--es-refresh",
+}
 
 
 def add_es_arguments(p: argparse.ArgumentParser) -> None:
-    env = os.environ.get
     g = p.add_argument_group("elasticsearch (with --backend elasticsearch)")
-    g.add_argument(
-        "--es-url",
-        default=env("LEIAN_ES_URL", "http://127.0.0.1:9200"),
-        help="cluster URL (default http://127.0.0.1:9200) [env LEIAN_ES_URL]",
-    )
-    g.add_argument(
-        "--es-user", default=env("LEIAN_ES_USERNAME"), help="basic-auth user [env LEIAN_ES_USERNAME]"
-    )
-    g.add_argument(
-        "--es-password", default=env("LEIAN_ES_PASSWORD"), help="basic-auth password [env LEIAN_ES_PASSWORD]"
-    )
-    g.add_argument(
-        "--es-api-key", default=env("LEIAN_ES_API_KEY"), help="API key (base64 id:key) [env LEIAN_ES_API_KEY]"
-    )
-    g.add_argument(
-        "--es-ca-certs",
-        default=env("LEIAN_ES_CA_CERTS"),
-        help="PEM file of the cluster's CA [env LEIAN_ES_CA_CERTS]",
-    )
+    g.add_argument("--es-url", help="cluster URL (default http://127.0.0.1:9200) [env LEIAN_ES_URL]")
+    g.add_argument("--es-user", help="basic-auth user [env LEIAN_ES_USERNAME]")
+    g.add_argument("--es-password", help="basic-auth password [env LEIAN_ES_PASSWORD]")
+    g.add_argument("--es-api-key", help="API key (base64 id:key) [env LEIAN_ES_API_KEY]")
+    g.add_argument("--es-ca-certs", help="PEM file of the cluster's CA [env LEIAN_ES_CA_CERTS]")
     g.add_argument(
         "--es-no-verify-certs",
         action="store_true",
@@ -40,48 +43,31 @@ def add_es_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--es-timeout",
         type=float,
-        default=float(env("LEIAN_ES_TIMEOUT", "10")),
         help="seconds before a search or admin call gives up (default 10) [env LEIAN_ES_TIMEOUT]",
     )
-    g.add_argument("--es-shards", type=int, default=1, help="primary shards of a new index (default 1)")
-    g.add_argument("--es-replicas", type=int, default=0, help="replicas of a new index (default 0)")
+    g.add_argument("--es-shards", type=int, help="primary shards of a new index (default 1)")
+    g.add_argument("--es-replicas", type=int, help="replicas of a new index (default 0)")
     g.add_argument(
         "--es-refresh",
-        choices=["true", "false", "wait_for"],
-        default="wait_for",
+        choices=get_args(ElasticOptions.model_fields["refresh"].annotation),
         help="when incremental writes become searchable (default wait_for: before the command returns)",
     )
 
 
-def es_options_from_args(args: argparse.Namespace):
-    """An ``ElasticOptions`` from the parsed arguments (invalid combinations raise ``InvalidInput``)."""
-    from pydantic import ValidationError
-
-    from leian.errors import InvalidInput
-    from leian.retrieval.backends.elastic import ElasticOptions
-
-    fields = {
-        "url": args.es_url,
-        "username": args.es_user,
-        "password": args.es_password,
-        "api_key": args.es_api_key,
-        "ca_certs": args.es_ca_certs,
-        "verify_certs": not args.es_no_verify_certs,
-        "request_timeout": args.es_timeout,
-        "shards": args.es_shards,
-        "replicas": args.es_replicas,
-        "refresh": args.es_refresh,
+def es_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``ElasticOptions`` fields given on the command line (to override the settings' ``es``)."""
+    values = {
+        field: getattr(args, flag.removeprefix("--").replace("-", "_"), None)
+        for field, flag in ES_FLAGS.items()
     }
-    try:
-        return ElasticOptions(**{k: v for k, v in fields.items() if v is not None})
-    except ValidationError as e:
-        err = e.errors()[0]
-        field = str(err["loc"][0]) if err["loc"] else ""
-        flag = _FLAGS.get(field, "--es-" + field.replace("_", "-"))
-        raise InvalidInput(f"{flag}: {err['msg']} (got {err.get('input')!r})") from None
+    values["verify_certs"] = False if values["verify_certs"] else None  # the flag only turns it off
+    return {k: v for k, v in values.items() if v is not None}
 
 
-_FLAGS = {"request_timeout": "--es-timeout", "username": "--es-user", "verify_certs": "--es-no-verify-certs"}
+def es_options_from_args(args: argparse.Namespace) -> ElasticOptions:
+    """The settings' Elasticsearch options with the flags on top (a bad value raises ``InvalidInput``
+    naming its flag)."""
+    return load_settings({f"es.{k}": v for k, v in ES_FLAGS.items()}, es=es_flags(args)).es
 
 
-__all__ = ["add_es_arguments", "es_options_from_args"]
+__all__ = ["ES_FLAGS", "add_es_arguments", "es_flags", "es_options_from_args"]

@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from leian.api.commands._common import add_backend_arguments, add_ranking_argument
+from leian.api.commands._common import add_backend_arguments, add_ranking_argument, settings_from_args
+from leian.api.opening import open_searcher
+from leian.errors import InvalidInput
+from leian.retrieval.batch import BatchRunner, parse_formats, read_cases
+from leian.retrieval.report import FORMATS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("cases", help="JSONL: one case per line, {id, facts (or q), charges?, proposed_sentence?}")
     add_backend_arguments(p)
     p.add_argument("--out", required=True, help="output directory (rerun with the same one to resume)")
-    p.add_argument("--formats", default="json,md,docx", help="comma-separated: json,md,html,docx")
+    p.add_argument("--formats", default="json,md,docx", help=f"comma-separated: {','.join(FORMATS)}")
     p.add_argument("--top-k", type=int, default=10, help="similar cases listed per report")
     p.add_argument("--stats-k", type=int, default=50, help="similar cases used for the sentencing picture")
     p.add_argument("--limit", type=int, help="stop after this many cases (the rest on the next run)")
@@ -23,11 +27,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leian.api.commands._common import es_options, parse_config
-    from leian.errors import InvalidInput
-    from leian.retrieval.batch import BatchRunner, parse_formats, read_cases
-    from leian.retrieval.search import open_searcher
-
     formats = parse_formats(args.formats)
     if args.top_k < 1 or args.stats_k < 1 or (args.limit is not None and args.limit < 0):
         raise InvalidInput("--top-k and --stats-k must be at least 1, --limit at least 0")
@@ -39,15 +38,15 @@ def run(args: argparse.Namespace) -> int:
     requester = None
     if args.requester_name or args.requester_org:
         requester = {"name": args.requester_name, "organisation": args.requester_org}
-    config = parse_config(args.config)
-    searcher = open_searcher(
-        backend=args.backend, index=args.index, es_options=es_options(args), config=config
-    )
+    settings = settings_from_args(args)
+    searcher = open_searcher(settings)
     try:
         runner = BatchRunner(
             searcher, args.out, formats=formats, top_k=args.top_k, stats_k=args.stats_k, requester=requester
         )
-        summary = runner.run(cases, problems, limit=args.limit, progress_bar=not args.no_progress)
+        summary = runner.run(
+            cases, problems, limit=args.limit, progress_bar=settings.progress and not args.no_progress
+        )
     finally:
         searcher.close()
     print(

@@ -8,16 +8,31 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
-from leian.api.commands._common import add_backend_arguments, add_ranking_argument, es_options, progress
-
-if TYPE_CHECKING:
-    from leian.retrieval.evaluate import EvalReport
+from leian import __version__
+from leian.api.commands._common import (
+    add_backend_arguments,
+    add_ranking_argument,
+    progress,
+    settings_from_args,
+)
+from leian.api.opening import open_searcher
+from leian.corpora.lecard import load_lecard
+from leian.errors import InvalidInput
+from leian.retrieval.evaluate import (
+    PROTOCOL_METRICS,
+    EvalReport,
+    Protocol,
+    collect_runs,
+    evaluate_split,
+    parse_protocols,
+    read_trec_run,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_backend_arguments(p, index_required=False)
+    add_backend_arguments(p)
     p.add_argument(
         "--run",
         metavar="FILE",
@@ -31,31 +46,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--protocols", default="A,B,C", help="comma-separated, of A, B, C (default: A,B,C)")
     p.add_argument("--per-query", action="store_true", help="also print every query's numbers")
     p.add_argument("--format", choices=["table", "json"], default="table")
-    p.add_argument("--model", help="embedding model directory (default: the one the index was built with)")
+    p.add_argument("--model", help="embedding model name or directory (default: the index's model)")
     add_ranking_argument(p)
     p.add_argument("--limit", type=int, help="only the first N queries (a quick check; not comparable)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from leian import __version__
-    from leian.api.commands._common import parse_config
-    from leian.corpora.lecard import load_lecard
-    from leian.errors import InvalidInput
-    from leian.retrieval.evaluate import (
-        EvalReport,
-        collect_runs,
-        evaluate_split,
-        parse_protocols,
-        read_trec_run,
-    )
-    from leian.retrieval.search import open_searcher
-
     protocols = parse_protocols(args.protocols)
-    if bool(args.run) == bool(args.index):
+    settings = settings_from_args(args)
+    if bool(args.run) == bool(settings.index):
         raise InvalidInput(
             "give either --index (search it) or --run FILE (score a saved run), not both or neither"
         )
-    config = parse_config(args.config)
     split = load_lecard(args.data, args.split)  # read the labels before paying for a model load
     if args.limit is not None:
         split = split.head(args.limit)
@@ -72,12 +74,17 @@ def run(args: argparse.Namespace) -> int:
         runs = dict.fromkeys(protocols, run_file)
         source, used = {"run": args.run}, {}
     else:
-        searcher = open_searcher(
-            args.backend, args.index, es_options=es_options(args), config=config, model=args.model
+        searcher = open_searcher(settings, model=args.model)
+        bar = progress(
+            len(split.queries), f"eval {'/'.join(protocols)}", unit="query", enabled=settings.progress
         )
-        with progress(len(split.queries), f"eval {'/'.join(protocols)}", unit="query") as advance:
+        with bar as advance:
             runs = collect_runs(searcher.rank, split, protocols, advance)
-        source = {"index": args.index, "backend": args.backend, "config": " ".join(args.config) or "default"}
+        source = {
+            "index": settings.index,
+            "backend": settings.backend.value,
+            "config": " ".join(args.config) or "default",
+        }
         used = searcher.config.model_dump()
     seconds = time.perf_counter() - t0
     report = EvalReport(
@@ -105,8 +112,6 @@ def run(args: argparse.Namespace) -> int:
 
 def write_table(report: EvalReport, out: TextIO, query_types: dict[str, str] | None = None) -> None:
     """The summary (one row per protocol) and, given ``query_types``, one row per query."""
-    from leian.retrieval.evaluate import PROTOCOL_METRICS, Protocol
-
     setup = report.setup
     what = (
         f"run {setup['run']}"

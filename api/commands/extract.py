@@ -15,7 +15,9 @@ import argparse
 import json
 import sys
 
+from leian.corpora.loaders import load
 from leian.errors import CorpusReadError, LeianError
+from leian.indexer.extract import extract, extract_fields
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,9 +33,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leian.corpora.loaders import load
-    from leian.indexer.extract import extract, extract_fields
-
     counts = {"read": 0, "printed": 0, "problems": 0, "warnings": 0}
 
     def problem(msg: str) -> None:

@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from leian.api.commands._common import add_backend_arguments, es_options, progress
+from leian.api.commands._common import add_backend_arguments, progress, settings_from_args
+from leian.corpora.loaders import FORMATS
 from leian.errors import InvalidInput
+from leian.indexer.embedding import Precision
+from leian.indexer.models import DEFAULT_MODEL, MODEL_NAMES
+from leian.retrieval.backends import open_backend
+from leian.retrieval.indexing import IndexJob
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -14,9 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "corpus", nargs="?", help="LeCaRD .jsonl(.gz), leian case-record .jsonl, a .txt or a folder of .txt"
     )
     add_backend_arguments(p)
-    p.add_argument(
-        "--format", default="auto", choices=["auto", "lecard", "jsonl", "txt"], help="corpus format"
-    )
+    p.add_argument("--format", default="auto", choices=FORMATS, help="corpus format")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument(
         "--add", action="store_true", help="add or update the corpus's cases in an existing index"
@@ -24,7 +27,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     mode.add_argument(
         "--delete", nargs="+", metavar="ID", help="delete these case ids from an existing index"
     )
-    p.add_argument("--model", help="local sentence-transformers directory (default: multilingual-e5-small)")
+    p.add_argument(
+        "--model",
+        help=f"a model name ({', '.join(MODEL_NAMES)}) or a local sentence-transformers directory "
+        f"(default: {DEFAULT_MODEL}, or with --add the index's)",
+    )
     p.add_argument("--no-embeddings", action="store_true", help="BM25 and structure only (fast, no vectors)")
     p.add_argument("--embedding-cache", help="SQLite embedding cache (default: under $LEIAN_HOME)")
     p.add_argument(
@@ -36,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--embed-precision",
-        choices=["int8", "float32"],
+        choices=[p.value for p in Precision],
         help="embed cases with the model's int8 ONNX copy (1.5-2x faster on CPU) or in float32 (default: "
         "int8 when the model has that copy; float32 to use vectors precomputed on a GPU); --add uses the index's",
     )
@@ -47,12 +54,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leian.retrieval.indexing import IndexJob
-
+    settings = settings_from_args(args)
     if args.delete:
-        from leian.retrieval.backends import open_backend
-
-        be = open_backend(args.backend, index=args.index, es_options=es_options(args))
+        be = open_backend(settings.backend, index=settings.require_index(), es_options=settings.es)
         rep = be.delete(args.delete)
         for cid, why in rep.failed.items():
             print(f"leian index: {cid}: {why}", file=sys.stderr)
@@ -73,10 +77,11 @@ def run(args: argparse.Namespace) -> int:
     job = IndexJob(
         corpus=args.corpus,
         fmt=args.format,
-        backend=args.backend,
-        index=args.index,
-        es_options=es_options(args),
+        backend=settings.backend,
+        index=settings.require_index(),
+        es_options=settings.es,
         model=args.model,
+        embedding_options=settings.embedding,
         embeddings=not args.no_embeddings,
         embedding_cache=args.embedding_cache,
         max_chunks=args.max_chunks,
@@ -86,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         **({"workers": args.workers} if args.workers else {}),
         corpus_name=args.corpus_name,
         on_problem=lambda msg: print(f"leian index: {msg}", file=sys.stderr),
-        progress=progress,
+        progress=progress if settings.progress else None,
     )
     summary = job.add() if args.add else job.build()
     print(summary.line(), file=sys.stderr)

@@ -13,18 +13,20 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import get_args
 
 from leian.api.commands._common import (
     add_backend_arguments,
     add_ranking_argument,
-    es_options,
     filters_from_args,
-    parse_config,
+    settings_from_args,
 )
+from leian.api.opening import open_searcher
+from leian.corpora.record import TIERS, CourtLevel, SentenceKind
 from leian.errors import InvalidInput, validation_message
-
-FORMATS = ("json", "md", "html", "docx")
-SENTENCE_KINDS = ("有期徒刑", "拘役", "管制", "无期徒刑", "死刑", "死刑缓期执行", "免予刑事处罚", "单处罚金")
+from leian.retrieval.models import Query
+from leian.retrieval.report import FORMATS, ReportFormat, Requester, build_report, render
+from leian.retrieval.sentencing import ProposedSentence, parse_proposed
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,15 +36,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_backend_arguments(p)
     p.add_argument("--charges", nargs="+", help="the new case's charges (default: predicted from the facts)")
     f = p.add_argument_group("filters")
-    f.add_argument("--court-level", nargs="+", choices=["最高", "高级", "中级", "基层"])
+    f.add_argument("--court-level", nargs="+", choices=get_args(CourtLevel))
     f.add_argument("--province", nargs="+")
     f.add_argument("--year-from", type=int)
     f.add_argument("--year-to", type=int)
-    f.add_argument("--tier", nargs="+", choices=["指导性案例", "典型案例", "参考性案例", "普通"])
+    f.add_argument("--tier", nargs="+", choices=TIERS)
     f.add_argument("--exclude-id", nargs="+", default=[], metavar="ID", help="never return these cases")
     s = p.add_argument_group("proposed sentence (量刑建议) to check against the similar cases")
     s.add_argument("--proposed", metavar="TEXT", help='e.g. "有期徒刑1年6个月，缓刑2年，罚金5000元"')
-    s.add_argument("--proposed-kind", choices=SENTENCE_KINDS)
+    s.add_argument("--proposed-kind", choices=get_args(SentenceKind))
     s.add_argument("--proposed-months", type=int, metavar="N", help="term in months (有期徒刑/拘役/管制)")
     s.add_argument("--proposed-probation", type=int, metavar="N", help="缓刑 in months")
     s.add_argument("--proposed-fine", type=float, metavar="YUAN", help="罚金 in yuan")
@@ -55,7 +57,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     r.add_argument("--format", choices=FORMATS, help="default: from --out's suffix, else md")
     r.add_argument("--out", metavar="FILE", help="write here (default: stdout; docx needs --out)")
-    p.add_argument("--model", help="embedding model directory (default: the one the index was built with)")
+    p.add_argument("--model", help="embedding model name or directory (default: the index's model)")
     add_ranking_argument(p)
 
 
@@ -73,8 +75,6 @@ def _facts(args) -> str:
 
 
 def _proposed(args):
-    from leian.retrieval.sentencing import ProposedSentence, parse_proposed
-
     fields = (args.proposed_kind, args.proposed_months, args.proposed_probation, args.proposed_fine)
     if args.proposed and any(v is not None for v in fields):
         raise InvalidInput(
@@ -97,29 +97,23 @@ def _proposed(args):
         raise InvalidInput(f"bad proposed sentence: {str(e).splitlines()[-1].strip()}") from None
 
 
-def _format(args) -> str:
+def _format(args) -> ReportFormat:
     if args.format:
-        fmt = args.format
+        fmt = ReportFormat(args.format)
     elif args.out:
-        ext = Path(args.out).suffix.lower().lstrip(".")
-        fmt = {"markdown": "md", "htm": "html"}.get(ext, ext)
-        if fmt not in FORMATS:
+        fmt = ReportFormat.from_suffix(Path(args.out).suffix)
+        if fmt is None:
             raise InvalidInput(
                 f"cannot tell the format from {args.out!r}: add --format ({', '.join(FORMATS)})"
             )
     else:
-        fmt = "md"
-    if fmt == "docx" and not args.out:
+        fmt = ReportFormat.MD
+    if fmt is ReportFormat.DOCX and not args.out:
         raise InvalidInput("a DOCX report is binary: add --out FILE.docx")
     return fmt
 
 
 def run(args: argparse.Namespace) -> int:
-    from leian.retrieval.models import Query
-    from leian.retrieval.render import render
-    from leian.retrieval.report import Requester, build_report
-    from leian.retrieval.search import open_searcher
-
     fmt = _format(args)
     proposed = _proposed(args)
     filters = filters_from_args(args)
@@ -132,10 +126,7 @@ def run(args: argparse.Namespace) -> int:
     query = Query(
         facts=_facts(args), charges=args.charges, filters=filters, top_k=args.top, exclude_ids=args.exclude_id
     )
-    config = parse_config(args.config)
-    searcher = open_searcher(
-        args.backend, args.index, es_options=es_options(args), model=args.model, config=config
-    )
+    searcher = open_searcher(settings_from_args(args), model=args.model)
     try:
         report = build_report(searcher, query, requester, proposed, top_k=args.top, stats_k=args.stats_k)
     finally:

@@ -6,16 +6,17 @@ import argparse
 import json
 import sys
 from contextlib import nullcontext
-from typing import NamedTuple
+from typing import NamedTuple, get_args
 
 from leian.api.commands._common import (
     add_backend_arguments,
     add_ranking_argument,
-    es_options,
     filters_from_args,
-    parse_config,
     progress,
+    settings_from_args,
 )
+from leian.api.opening import open_searcher
+from leian.corpora.record import TIERS, CourtLevel
 from leian.errors import CorpusReadError, InvalidInput, validation_message
 from leian.retrieval.models import MAX_TOP_K, Query
 
@@ -30,15 +31,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--format", choices=["table", "json", "trec"], default="table")
     p.add_argument("--charges", nargs="+", help="the new case's charges (default: predicted from the facts)")
-    p.add_argument("--court-level", nargs="+", choices=["最高", "高级", "中级", "基层"])
+    p.add_argument("--court-level", nargs="+", choices=get_args(CourtLevel))
     p.add_argument("--province", nargs="+")
     p.add_argument("--year-from", type=int)
     p.add_argument("--year-to", type=int)
-    p.add_argument("--tier", nargs="+", choices=["指导性案例", "典型案例", "参考性案例", "普通"])
+    p.add_argument("--tier", nargs="+", choices=TIERS)
     p.add_argument(
         "--charge-filter", nargs="+", metavar="CHARGE", help="only cases with one of these charges"
     )
-    p.add_argument("--model", help="embedding model directory (default: the one the index was built with)")
+    p.add_argument("--model", help="embedding model name or directory (default: the index's model)")
     add_ranking_argument(p)
     p.add_argument("--run-tag", default="leian", help="trec: the run tag column")
 
@@ -96,19 +97,12 @@ def _queries(args, filters) -> list[_Asked]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leian.retrieval.search import open_searcher
-
     filters = filters_from_args(args)
     if args.top is not None and not 1 <= args.top <= MAX_TOP_K:
         raise InvalidInput(f"--top {args.top}: give a number of cases from 1 to {MAX_TOP_K}")
     asked = _queries(args, filters)
-    searcher = open_searcher(
-        args.backend,
-        args.index,
-        es_options=es_options(args),
-        config=parse_config(args.config),
-        model=args.model,
-    )
+    settings = settings_from_args(args)
+    searcher = open_searcher(settings, model=args.model)
     for a in asked:
         try:
             searcher.query_terms(a.query.facts)
@@ -116,7 +110,11 @@ def run(args: argparse.Namespace) -> int:
             raise InvalidInput(f"{a.where}: {e.message}" if a.where else e.message) from None
     whole = args.format == "trec" and args.top is None  # a TREC run for evaluation ranks every case
     out = sys.stdout
-    bar = progress(len(asked), "searching", unit="query") if len(asked) > 1 else nullcontext(lambda n: None)
+    bar = (
+        progress(len(asked), "searching", unit="query", enabled=settings.progress)
+        if len(asked) > 1
+        else nullcontext(lambda n: None)
+    )
     with bar as tick:
         for qid, query, _ in asked:
             if args.format == "trec":

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
-from leian.api.commands._common import add_backend_arguments, add_ranking_argument
+import uvicorn
+
+from leian.api.app import create_app
+from leian.api.commands._common import add_backend_arguments, add_ranking_argument, settings_from_args
+from leian.api.opening import open_searcher
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_backend_arguments(p, index_required=False)
+    add_backend_arguments(p)
     g = p.add_argument_group("server")
     g.add_argument("--host", help="address to listen on (default 127.0.0.1) [env LEIAN_HOST]")
     g.add_argument("--port", type=int, help="port (default 8000) [env LEIAN_PORT]")
@@ -20,28 +25,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "or the config file named by LEIAN_CONFIG)",
     )
     g.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
-    add_ranking_argument(g)  # or LEIAN_RANKING (JSON), or a [ranking] table in the LEIAN_CONFIG file
+    add_ranking_argument(g)
 
 
 def run(args: argparse.Namespace) -> int:
-    import logging
-
-    import uvicorn
-
-    from leian.api.app import create_app
-    from leian.api.commands._common import es_options, parse_config
-    from leian.api.settings import load_settings
-
-    settings = load_settings(
-        index=args.index,
-        backend=args.backend,
-        es_url=getattr(args, "es_url", None),
+    settings = settings_from_args(
+        args,
         host=args.host,
         port=args.port,
         data_dir=args.data_dir,
         auth_disabled=True if args.no_auth else None,
-        ranking=parse_config(args.config) if args.config else None,
     )
+    settings.require_auth()
     # Our loggers only (uvicorn configures its own); the warning about --no-auth must be visible.
     logger = logging.getLogger("leian")
     if not logger.handlers:
@@ -51,9 +46,7 @@ def run(args: argparse.Namespace) -> int:
     logger.setLevel(args.log_level.upper())
     # Opened here, not in the app's lifespan, so that a missing or incompatible index is one line on
     # stderr and exit 1 (the CLI's contract) instead of a traceback from the server's startup.
-    from leian.api.deps import open_searcher
-
-    searcher = open_searcher(settings, es_options(args))
+    searcher = open_searcher(settings)
     try:
         app = create_app(settings, searcher=searcher)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False)

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from leian.errors import InvalidInput, VerificationFailed
+from leian.retrieval.report import verify
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -17,8 +18,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from leian.retrieval.report import verify
-
     for name in args.files:
         path = Path(name)
         if not path.is_file():

@@ -11,6 +11,8 @@ from leian.api.deps import ApiKey, JobsDep, SettingsDep
 from leian.api.jobs import JobSpec, cases_to_jsonl
 from leian.api.schemas import BatchIn, BatchOut
 from leian.errors import InvalidInput
+from leian.retrieval.models import Query
+from leian.retrieval.sentencing import ProposedSentence
 
 router = APIRouter(prefix="/v1", tags=["batches"])
 
@@ -39,9 +41,6 @@ def create_batch(body: BatchIn, jobs: JobsDep, settings: SettingsDep, _key: ApiK
         raise InvalidInput(
             f"{len(body.cases):,} cases in one batch; the limit is {settings.max_batch_cases:,}. Split the batch."
         )
-    from leian.retrieval.models import Query
-    from leian.retrieval.sentencing import ProposedSentence
-
     # Everything is validated before the job is queued, so a bad case is a 422 now, not a failure later.
     filters = body.filters.to_filters()
     for c in body.cases:

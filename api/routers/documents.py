@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path
 
 from leian.api.deps import ApiKey, SearcherDep
 from leian.api.schemas import DocumentsIn, ErrorOut, WriteOut
+from leian.errors import NotFound
 
 # a rebuild by another program (`leian index CORPUS`) would swap the write away: refused until it ends
 _BUSY = {
@@ -51,8 +52,6 @@ def add_documents(body: DocumentsIn, searcher: SearcherDep, _key: ApiKey) -> Wri
 def delete_document(
     doc_id: Annotated[str, Path(min_length=1, max_length=200)], searcher: SearcherDep, _key: ApiKey
 ) -> WriteOut:
-    from leian.errors import NotFound
-
     if doc_id not in searcher.get([doc_id]):
         raise NotFound(f"no case with id {doc_id!r} in this index; nothing deleted")
     return _out(searcher, searcher.delete_documents([doc_id]))

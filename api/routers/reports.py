@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from leian.api.deps import ApiKey, ReportsDep, SearcherDep
-from leian.api.schemas import Format, ReportIn
-from leian.retrieval.batch import MEDIA_TYPES, render
+from leian.api.schemas import ReportIn
+from leian.retrieval.report import ReportFormat, Requester, build_report, load_report, render
+from leian.retrieval.sentencing import ProposedSentence
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
@@ -24,9 +25,6 @@ ReportId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0
     responses={201: {"content": {"application/json": {}}}},
 )
 def create_report(body: ReportIn, searcher: SearcherDep, store: ReportsDep, key: ApiKey) -> Response:
-    from leian.retrieval.report import Requester, build_report
-    from leian.retrieval.sentencing import ProposedSentence
-
     proposed = (
         ProposedSentence.model_validate(body.proposed_sentence.model_dump())
         if body.proposed_sentence
@@ -36,19 +34,20 @@ def create_report(body: ReportIn, searcher: SearcherDep, store: ReportsDep, key:
     report = build_report(
         searcher, body.to_query(), requester, proposed, top_k=body.top_k, stats_k=body.stats_k
     )
-    data = render(report, "json")
+    data = render(report, ReportFormat.JSON)
     # Only a short hint of the key is kept (which client asked), never the key itself.
     store.put(report.id, report.sha256, data.decode("utf-8"), key_hint=key[:4] + "…" if key else None)
     base = f"/v1/reports/{report.id}"
     return Response(
         data,
         status_code=201,
-        media_type=MEDIA_TYPES["json"],
+        media_type=ReportFormat.JSON.media_type,
         headers={
             "Location": base,
             "Link": ", ".join(
-                f'<{base}?format={f}>; rel="alternate"; type="{MEDIA_TYPES[f].split(";")[0]}"'
-                for f in ("md", "html", "docx")
+                f'<{base}?format={f}>; rel="alternate"; type="{f.media_type.split(";")[0]}"'
+                for f in ReportFormat
+                if f is not ReportFormat.JSON
             ),  # fmt: skip
         },
     )
@@ -57,20 +56,21 @@ def create_report(body: ReportIn, searcher: SearcherDep, store: ReportsDep, key:
 @router.get(
     "/reports/{report_id}",
     summary="a stored report, rendered as json, md, html or docx",
-    responses={200: {"content": {t.split(";")[0]: {} for t in MEDIA_TYPES.values()}}},
+    responses={200: {"content": {f.media_type.split(";")[0]: {} for f in ReportFormat}}},
 )
 def get_report(
-    report_id: ReportId, store: ReportsDep, _key: ApiKey, format: Annotated[Format, Query()] = "json"
+    report_id: ReportId,
+    store: ReportsDep,
+    _key: ApiKey,
+    format: Annotated[ReportFormat, Query()] = ReportFormat.JSON,
 ) -> Response:
     body = store.get(report_id)
-    if format == "json":
-        return Response(body.encode("utf-8"), media_type=MEDIA_TYPES["json"])
-    from leian.retrieval.report import load_report
-
+    if format is ReportFormat.JSON:
+        return Response(body.encode("utf-8"), media_type=format.media_type)
     data = render(load_report(body), format)
     headers = {}
-    if format == "docx":
-        headers["Content-Disposition"] = f'attachment; filename="leian-report-{report_id}.docx"'
-    elif format == "md":
-        headers["Content-Disposition"] = f'inline; filename="leian-report-{report_id}.md"'
-    return Response(data, media_type=MEDIA_TYPES[format], headers=headers)
+    if format is ReportFormat.DOCX:
+        headers["Content-Disposition"] = f'attachment; filename="leian-report-{report_id}{format.suffix}"'
+    elif format is ReportFormat.MD:
+        headers["Content-Disposition"] = f'inline; filename="leian-report-{report_id}{format.suffix}"'
+    return Response(data, media_type=format.media_type, headers=headers)

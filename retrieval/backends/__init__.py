@@ -6,41 +6,39 @@ import contextlib
 import datetime as dt
 import secrets
 from collections.abc import Iterator
-from enum import StrEnum
 
 from leian.errors import InvalidInput
-from leian.retrieval.backends.base import Backend, IndexManifest
+from leian.retrieval.backends.base import Backend, BackendKind, IndexManifest, backend_kind, now_iso
+from leian.retrieval.backends.elastic import (
+    ELASTIC_FORMAT_VERSION,
+    ElasticBackend,
+    ElasticOptions,
+    open_elastic,
+)
+from leian.retrieval.backends.embedded import EMBEDDED_FORMAT_VERSION, EmbeddedBackend
+
+FORMAT_VERSIONS = {
+    BackendKind.embedded: EMBEDDED_FORMAT_VERSION,
+    BackendKind.elasticsearch: ELASTIC_FORMAT_VERSION,
+}
 
 
-class BackendKind(StrEnum):
-    embedded = "embedded"
-    elasticsearch = "elasticsearch"
-
-
-def _kind(kind: str) -> BackendKind:
-    try:
-        return BackendKind(kind)
-    except ValueError:
-        valid = ", ".join(k.value for k in BackendKind)
-        raise InvalidInput(f"unknown backend {kind!r}; choose one of: {valid}") from None
-
-
-def open_backend(kind: str = "embedded", *, index: str | None, es_options=None) -> Backend:
+def open_backend(
+    kind: str = BackendKind.embedded, *, index: str | None, es_options: ElasticOptions | None = None
+) -> Backend:
     if not index:
         raise InvalidInput("no index given: pass --index DIR (embedded) or --index NAME (elasticsearch)")
-    if _kind(kind) is BackendKind.embedded:
-        from leian.retrieval.backends.embedded import EmbeddedBackend
-
+    if backend_kind(kind) is BackendKind.embedded:
         return EmbeddedBackend(index)
-    from leian.retrieval.backends.elastic import open_elastic
-
     return open_elastic(es_options, index)
 
 
 def new_manifest(kind: str, name: str, **fields) -> IndexManifest:
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    kind = backend_kind(kind)
+    now = now_iso()
     return IndexManifest(
-        backend=_kind(kind).value,
+        format_version=FORMAT_VERSIONS[kind],
+        backend=kind.value,
         name=name,
         created_at=now,
         updated_at=now,
@@ -50,18 +48,25 @@ def new_manifest(kind: str, name: str, **fields) -> IndexManifest:
 
 
 @contextlib.contextmanager
-def build_backend(kind: str, *, index: str, manifest: IndexManifest, es_options=None) -> Iterator:
+def build_backend(
+    kind: str, *, index: str, manifest: IndexManifest, es_options: ElasticOptions | None = None
+) -> Iterator:
     """A writable backend for a full build, swapped in atomically when the block succeeds."""
-    if _kind(kind) is BackendKind.embedded:
-        from leian.retrieval.backends.embedded import EmbeddedBackend
-
+    if backend_kind(kind) is BackendKind.embedded:
         with EmbeddedBackend.building(index, manifest) as b:
             yield b
     else:
-        from leian.retrieval.backends.elastic import ElasticBackend
-
         with ElasticBackend.building(es_options, index, manifest) as b:
             yield b
 
 
-__all__ = ["Backend", "BackendKind", "IndexManifest", "build_backend", "new_manifest", "open_backend"]
+__all__ = [
+    "FORMAT_VERSIONS",
+    "Backend",
+    "BackendKind",
+    "IndexManifest",
+    "backend_kind",
+    "build_backend",
+    "new_manifest",
+    "open_backend",
+]

@@ -8,30 +8,57 @@ makes both backends give the same results for the same corpus and query.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Iterable, Iterator
+from enum import StrEnum
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import BaseModel, Field
 
+from leian.corpora.dictionaries import charge_group
 from leian.corpora.record import CaseRecord
-from leian.indexer.embed import DEFAULT_MAX_CHUNKS
+from leian.errors import InvalidInput
+from leian.indexer.embedding import DEFAULT_MAX_CHUNKS
 from leian.indexer.indexed import FACET_KEYS, IndexedCase, facets_of, filter_fields
 from leian.retrieval.models import Filters
 
 __all__ = [
     "FACET_KEYS",
     "Backend",
+    "BackendKind",
     "IndexManifest",
     "IndexedCase",
     "Scored",
     "WriteReport",
+    "backend_kind",
     "facets_of",
     "filter_fields",
     "matches",
+    "now_iso",
 ]
 
+
+class BackendKind(StrEnum):
+    embedded = "embedded"
+    elasticsearch = "elasticsearch"
+
+
+def backend_kind(kind: str) -> BackendKind:
+    """``kind`` as a ``BackendKind``; an unknown one is refused with the valid values."""
+    try:
+        return BackendKind(kind)
+    except ValueError:
+        valid = ", ".join(k.value for k in BackendKind)
+        raise InvalidInput(f"unknown backend {kind!r}; choose one of: {valid}") from None
+
+
 Scored = tuple[str, float]  # (case id, score), best first, ties broken by id
+
+
+def now_iso() -> str:
+    """Now, as manifests, audit logs and locks write it (UTC, to the second)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class WriteReport(BaseModel):
@@ -88,14 +115,13 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-FORMAT_VERSION = 2  # 2: facets stored per case (the embedded backend keeps its own, embedded.FORMAT_VERSION)
-
-
 class IndexManifest(BaseModel):
     """Written with every index and checked on load: an index built with another model, tokenizer
     or format is refused with a clear error instead of returning garbage."""
 
-    format_version: int = FORMAT_VERSION
+    # the layout of the backend that wrote the index (EMBEDDED_FORMAT_VERSION, ELASTIC_FORMAT_VERSION):
+    # each backend stamps its own when it builds, and refuses another on open
+    format_version: int
     backend: str
     name: str = ""
     created_at: str
@@ -109,7 +135,7 @@ class IndexManifest(BaseModel):
     # a case's vector is the mean of its facts' first N chunks (0: all); indexes from before this
     # field embedded the default number
     embed_chunks: int = Field(default=DEFAULT_MAX_CHUNKS, ge=0)
-    # the model's int8 export copy or its float32 one made the vectors (see indexer/embed.py); cases
+    # the model's int8 export copy or its float32 one made the vectors (see indexer/embedding/runtime_choice.py); cases
     # added later are embedded the same way. Indexes from before this field are float32.
     embed_precision: Literal["int8", "float32"] = "float32"
     doc_count: int = 0
@@ -121,8 +147,6 @@ def matches(fields: dict, filters: Filters | None) -> bool:
     """Reference semantics of ``Filters`` (backends may compile them, but must agree with this)."""
     if filters is None:
         return True
-    from leian.corpora.dictionaries import charge_group
-
     if filters.court_level and fields["court_level"] not in filters.court_level:
         return False
     if filters.province and fields["province"] not in filters.province:

@@ -13,7 +13,6 @@ exits, so a killed build never leaves the index locked.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import fcntl
 import os
 import time
@@ -21,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from leian.errors import IndexBusy, IndexError_
+from leian.retrieval.backends.base import now_iso
 
 LOCK_FILE = "LOCK"
 # A build waits this long for updates in flight (an API request takes milliseconds; an
@@ -48,9 +48,8 @@ def building_lock(root: Path) -> Iterator[None]:
                     f"and has been for {UPDATES_WAIT_S:.0f} s; build again when the update has finished"
                 )
             time.sleep(_POLL_S)
-        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"build by process {os.getpid()}, started {now}".encode(), 0)
+        os.pwrite(fd, f"build by process {os.getpid()}, started {now_iso()}".encode(), 0)
         try:
             yield
         finally:

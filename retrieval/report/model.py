@@ -1,0 +1,193 @@
+"""The 类案检索报告 as data: the pydantic ``Report`` and its parts.
+
+Sections follow 最高人民法院《关于统一法律适用加强类案检索的指导意见（试行）》(法发〔2020〕24号) art. 8:
+检索主体、时间、平台、方法、结果、类案裁判要点、待决案件争议焦点, and the 参照/参考 analysis by tier
+(art. 4 order, art. 9 roles, art. 11 for conflicts); plus the sentencing picture of the similar cases
+with the same charge and, when given, the check of a proposed sentence (see ``sentencing``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from leian import __version__
+from leian.corpora.record import Sentence
+from leian.errors import InvalidInput
+from leian.retrieval.models import ChargePrediction
+from leian.retrieval.sentencing import ProposedCheck, SentencingStats
+
+SCHEMA = "leian.report/1"
+TIER_NAMES = {"普通": "其他裁判生效案件"}  # how the tier is named in the report's words
+
+
+class Requester(BaseModel):
+    """检索主体: who ran the retrieval."""
+
+    name: str | None = Field(default=None, max_length=200)
+    organisation: str | None = Field(default=None, max_length=200)
+
+
+class Platform(BaseModel):
+    """检索平台: what was searched, stated truthfully."""
+
+    product: str
+    version: str
+    backend: str
+    index_name: str = ""
+    snapshot: str = ""
+    index_updated_at: str | None = None
+    doc_count: int = 0
+    corpus_name: str = ""
+    corpus_licence: str = ""
+    date_from: str | None = None
+    date_to: str | None = None
+    tokenizer: str = ""
+    model: str | None = None
+
+
+class Method(BaseModel):
+    """检索方法."""
+
+    methods: list[str]
+    query_terms: list[str]
+    filters: dict[str, Any]
+    charges_given: list[str] | None
+    charges_predicted: list[ChargePrediction]
+    charges_used: list[str]  # the charges the ranking boosted (given, or every predicted one, weighted)
+    stats_charges: list[
+        str
+    ]  # the pending case's charge for the sentencing figures (given, or the top prediction)
+    backend: str
+    weights: dict[str, float]
+    top_k: int
+    stats_k: int
+    excluded_ids: list[str] = Field(default_factory=list)
+
+
+class ResultCase(BaseModel):
+    """检索结果: one similar case."""
+
+    rank: int
+    id: str
+    case_number: str | None = None
+    title: str | None = None
+    court: str | None = None
+    court_level: str | None = None
+    judgment_date: str | None = None
+    tier: str = "普通"
+    role: Literal["参照", "参考"]
+    recent: bool  # judged within the last RECENT_YEARS years before the report
+    committee: bool  # the judgment says it was discussed by the 审判委员会 (art. 11)
+    charges: list[str] = Field(default_factory=list)
+    sentence: Sentence | None = None
+    sentence_text: str = "—"
+    score: float
+    components: dict[str, float] = Field(default_factory=dict)
+    reasons: list[str] = Field(default_factory=list)
+    shared_charges: list[str] = Field(default_factory=list)
+    shared_statutes: list[str] = Field(default_factory=list)
+    shared_circumstances: list[str] = Field(default_factory=list)
+    matched_terms: list[str] = Field(default_factory=list)
+
+
+class KeySentence(BaseModel):
+    text: str
+    section: Literal["reasoning", "text"]  # offsets into record.sections.reasoning, or into record.text
+    start: int
+    end: int
+
+
+class KeyPoint(BaseModel):
+    """类案裁判要点: the reasoning sentences of one top case that name the charge, circumstances and
+    sentencing grounds."""
+
+    rank: int
+    case_id: str
+    case_number: str | None = None
+    court: str | None = None
+    sentences: list[KeySentence]
+
+
+class PendingCase(BaseModel):
+    """待决案件要素 and 争议焦点, extracted from the facts (never from labels)."""
+
+    facts: str
+    charges_given: list[str] | None = None
+    charges_predicted: list[ChargePrediction] = Field(default_factory=list)
+    charges: list[str] = Field(default_factory=list)  # given, or the top prediction
+    circumstances: list[str] = Field(default_factory=list)
+    statutes: list[str] = Field(default_factory=list)
+    amount_yuan: float | None = None
+    focus: list[str] = Field(default_factory=list)
+
+
+class TierGroup(BaseModel):
+    tier: str
+    role: Literal["参照", "参考"]
+    ranks: list[int]  # result ranks in this tier, recent cases first
+    recent_ranks: list[int]
+    text: str
+
+
+class Analysis(BaseModel):
+    """参照/参考 analysis: the tiers in art. 4 order; the 指导性案例 group is always present."""
+
+    recent_since: str  # ISO date: cases judged on or after it are "近三年"
+    tiers: list[TierGroup]
+    notes: list[str]
+
+
+class Report(BaseModel):
+    schema_: str = Field(default=SCHEMA, alias="schema")
+    id: str
+    created_at: str  # ISO 8601, UTC, seconds
+    sha256: str = ""
+    generator: str = f"leian {__version__}"
+    title: str = "类案检索报告"
+    requester: Requester
+    platform: Platform
+    method: Method
+    pending: PendingCase
+    results: list[ResultCase]
+    key_points: list[KeyPoint]
+    analysis: Analysis
+    sentencing: SentencingStats | None = None
+    sentencing_note: str = ""
+    proposed: ProposedCheck | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    model_config = {"populate_by_name": True}
+
+    def data(self) -> dict[str, Any]:
+        """The report as plain JSON data (what the hash covers, plus the hash)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def load_report(data: dict[str, Any] | str | bytes) -> Report:
+    """A report from its JSON data; a malformed one is an InvalidInput."""
+    try:
+        if not isinstance(data, dict):
+            data = json.loads(data)
+        return Report.model_validate(data)
+    except (ValueError, ValidationError) as e:
+        raise InvalidInput(f"not a leian report: {str(e).splitlines()[0]}") from None
+
+
+__all__ = [
+    "SCHEMA",
+    "TIER_NAMES",
+    "Analysis",
+    "KeyPoint",
+    "KeySentence",
+    "Method",
+    "PendingCase",
+    "Platform",
+    "Report",
+    "Requester",
+    "ResultCase",
+    "TierGroup",
+    "load_report",
+]
