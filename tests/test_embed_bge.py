@@ -253,3 +253,23 @@ def test_an_index_built_with_it_records_its_fingerprint_and_searches(bge_dir, tm
         assert hits and all("dense" in h.components for h in hits)
     finally:
         searcher.close()
+
+
+@pytest.mark.slow
+def test_the_default_path_runs_without_torch(sample_index, tmp_path):
+    """The default install has no torch: searching and writing a report on a default index (bge) import
+    none of torch, transformers, sentence-transformers or onnx."""
+    assert open_backend("embedded", index=str(sample_index)).manifest().model == bge_zh.NAME
+    code = (
+        "import sys\n"
+        "from leian.api.cli import main\n"
+        "rc = main(['search', '--index', sys.argv[1], '--query', sys.argv[2], '--top', '3'])\n"
+        "rc += main(['report', '--index', sys.argv[1], '--facts', sys.argv[2], '--out', sys.argv[3]])\n"
+        "mods = ('torch', 'transformers', 'sentence_transformers', 'onnx')\n"
+        "print('heavy:', sorted(m for m in mods if m in sys.modules), 'rc:', rc)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(sample_index), FACTS, str(tmp_path / "r.md")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert "heavy: [] rc: 0" in run.stdout, run.stderr[-2000:]

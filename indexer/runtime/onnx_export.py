@@ -75,7 +75,10 @@ def export(st: Any, model_dir: Path, fingerprint: str, *, threads: int = 1) -> d
         import torch
         from onnxruntime.transformers.optimizer import optimize_model
     except ImportError as e:
-        raise ModelUnavailable(f"cannot export to ONNX: {e} (install onnx and onnxruntime)") from e
+        raise ModelUnavailable(
+            f"exporting a model needs torch and onnx, which are not installed ({e.name}); install them "
+            "with `pip install 'leian[torch]'` (scripts/setup --torch)"
+        ) from e
     hf = st[0].auto_model
     cfg = hf.config
     target = model_dir / ONNX_DIR

@@ -57,7 +57,10 @@ def load_sentence_transformer(model_dir: Path, device: str, threads: int | None)
             import torch
             from sentence_transformers import SentenceTransformer
         except ImportError as e:
-            raise ModelUnavailable(f"sentence-transformers / torch are not installed: {e}") from e
+            raise ModelUnavailable(
+                f"this model runs on torch, which is not installed ({e.name}); install it with "
+                "`pip install 'leian[torch]'` (scripts/setup --torch)"
+            ) from e
         torch.set_num_threads(torch_threads(threads))
         try:
             with quiet_transformers():
