@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from leian import PRODUCT, __version__
 from leian.corpora.dictionaries import charge_group
@@ -42,8 +42,6 @@ QUERY_MEMO = 256  # query vectors kept in memory (never on disk: user input is n
 
 class SearchRun(BaseModel):
     """Everything one pass yields."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     result: SearchResult
     pending: CaseRecord  # the new case's elements from its facts (circumstances, amount)
@@ -185,13 +183,6 @@ class HybridSearcher:
     def rank_all(self, query: Query) -> list[Scored]:
         """Every case in the index (filters and ``exclude_ids`` still apply), best first: a TREC run."""
         return self.rank(query, self.backend.ids())
-
-    def predict_charges(self, facts: str) -> list[ChargePrediction]:
-        """The charge distribution a search of these facts would use."""
-        tokens, terms = self.query_terms(facts)
-        return self._score(
-            Query(facts=facts, top_k=1), tokens, terms, analyse_facts(facts), None, {}
-        ).predicted
 
     def query_terms(self, facts: str) -> tuple[list[str], dict[str, float]]:
         """The facts' tokens and the weighted terms BM25 is asked for; InvalidInput when nothing in
