@@ -61,3 +61,20 @@ def test_runs_over_different_queries_or_wrong_files_are_refused_in_one_line(tmp_
     run = _paired(first, tmp_path / "table.txt")
     assert run.returncode != 0 and run.stderr.strip().count("\n") == 0
     assert "not the output of `leian eval --per-query --format json`" in run.stderr
+
+
+def _full(value: float, n: int = 20) -> dict[str, dict[str, dict[str, float]]]:
+    """Every headline metric of every protocol at ``value`` for n queries."""
+    metrics = {"A": ["ndcg@30"], "B": ["ndcg@10", "ndcg@30"], "C": ["ndcg@30", "recall@100", "ndcg'@30"]}
+    return {p: {str(q): dict.fromkeys(ms, value) for q in range(n)} for p, ms in metrics.items()}
+
+
+def test_choice_cv_chooses_the_better_run_on_every_fold(tmp_path):
+    worse, better = _report(tmp_path / "w.json", _full(0.4)), _report(tmp_path / "b.json", _full(0.6))
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "choice_cv.py"), str(worse), str(better), "--repeats", "3"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert _row(run.stdout, str(better))[-1] == "100.0%" and _row(run.stdout, str(worse))[-1] == "0.0%"
+    assert set(_row(run.stdout, "chosen by the folds")) == {"0.6000"}
