@@ -78,10 +78,16 @@ def _load(engine: str) -> _Segmenter:
         else:
             import jieba
 
-            # jieba logs "Building prefix dict …" at DEBUG on its own logger; quiet that logger only
-            logging.getLogger("jieba").setLevel(logging.WARNING)
             tk = jieba.Tokenizer()
-            tk.initialize()
+            # jieba logs "Building prefix dict …" at DEBUG through its own handler: quiet for the
+            # load only, and its logger is given back as it was
+            log = logging.getLogger("jieba")
+            level = log.level
+            log.setLevel(logging.WARNING)
+            try:
+                tk.initialize()
+            finally:
+                log.setLevel(level)
             for w, f in words:
                 tk.add_word(w, f)
             seg = _Segmenter(
