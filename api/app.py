@@ -22,7 +22,7 @@ from leian.api.routers import batches, cases, documents, reports, search, servic
 from leian.api.schemas import ErrorOut
 from leian.api.settings import Settings
 from leian.api.store import ReportStore
-from leian.retrieval.search import HybridSearcher
+from leian.retrieval.search import Searcher
 
 log = logging.getLogger("leian.api")
 
@@ -52,7 +52,7 @@ Errors: always `{"error": {"code": "...", "message": "..."}}` with the HTTP stat
 """
 
 
-def create_app(settings: Settings, searcher: HybridSearcher | None = None) -> FastAPI:
+def create_app(settings: Settings, searcher: Searcher | None = None) -> FastAPI:
     """The app for ``settings``. ``searcher`` (an open one, from ``leian.api.opening``) is used instead
     of opening ``settings.index`` — the app then leaves closing it to the caller."""
     settings.require_auth()

@@ -13,7 +13,7 @@ from leian.api.jobs import BatchJobs
 from leian.api.settings import Settings
 from leian.api.store import ReportStore
 from leian.errors import Unauthorized
-from leian.retrieval.search import HybridSearcher
+from leian.retrieval.search import Searcher
 
 API_KEY_HEADER = "X-API-Key"
 _key_scheme = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="one of LEIAN_API_KEYS")
@@ -23,7 +23,7 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_searcher(request: Request) -> HybridSearcher:
+def get_searcher(request: Request) -> Searcher:
     return request.app.state.searcher
 
 
@@ -36,7 +36,7 @@ def get_jobs(request: Request) -> BatchJobs:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SearcherDep = Annotated[HybridSearcher, Depends(get_searcher)]
+SearcherDep = Annotated[Searcher, Depends(get_searcher)]
 ReportsDep = Annotated[ReportStore, Depends(get_reports)]
 JobsDep = Annotated[BatchJobs, Depends(get_jobs)]
 

@@ -23,6 +23,7 @@ from leian.api.errors import ApiError
 from leian.errors import NotFound
 from leian.retrieval.batch import BatchProgress, BatchRunner, atomic_write, parse_cases
 from leian.retrieval.models import Filters
+from leian.retrieval.search import Searcher
 
 log = logging.getLogger("leian.api")
 
@@ -49,7 +50,7 @@ def _now() -> str:
 
 
 class BatchJobs:
-    def __init__(self, root: Path, searcher, workers: int = 1):
+    def __init__(self, root: Path, searcher: Searcher, workers: int = 1):
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.searcher = searcher

@@ -36,6 +36,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from leian.errors import DISK_ERRNOS, CorpusReadError, InvalidInput, LeianError, OutputWriteFailed
 from leian.retrieval.models import Filters, Query
 from leian.retrieval.report import FORMATS, ReportFormat, Requester, build_report, render
+from leian.retrieval.search import Searcher
 from leian.retrieval.sentencing import ProposedSentence, sentence_text
 
 log = logging.getLogger("leian.batch")
@@ -241,7 +242,7 @@ class BatchRunner:
 
     def __init__(
         self,
-        searcher,
+        searcher: Searcher,
         out_dir: str | Path,
         formats: Iterable[str] = ("json", "docx"),
         top_k: int = 10,

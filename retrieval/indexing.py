@@ -165,7 +165,9 @@ class IndexJob(BaseModel):
         embedder = None
         if manifest.dim:
             embedder = self._embedder(
-                self.model or manifest.model_path or manifest.model, manifest.embed_chunks, manifest.embed_precision
+                self.model or manifest.model_path or manifest.model,
+                manifest.embed_chunks,
+                manifest.embed_precision,
             )
         check_compatible(manifest, tokenizer, embedder)
         loader, records = self._records()
