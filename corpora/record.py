@@ -41,12 +41,47 @@ class Sentence(BaseModel):
     deprivation_of_rights: str | None = None  # e.g. "剥夺政治权利二年", "终身"
 
 
+InjuryGrade = Literal["轻微伤", "轻伤二级", "轻伤一级", "重伤二级", "重伤一级"]
+INJURY_GRADES: tuple[str, ...] = ("轻微伤", "轻伤二级", "轻伤一级", "重伤二级", "重伤一级")  # mild → grave
+Stage = Literal["既遂", "未遂", "中止", "预备"]
+Role = Literal["主犯", "从犯", "胁从犯"]
+Responsibility = Literal["全部", "主要", "同等", "次要"]
+
+
+class DrugQuantity(BaseModel):
+    kind: str  # the substance as the drug tables name it: 甲基苯丙胺, 海洛因, 氯胺酮, 甲基苯丙胺片剂 …
+    grams: float = Field(ge=0)
+
+
+class Elements(BaseModel):
+    """The quantities that set a defendant's statutory tier and sentence (each with its span in
+    ``CaseRecord.spans``, field ``defendants.<i>.elements.<name>``). ``None`` = not stated / not applicable."""
+
+    # 数额: what this defendant took, defrauded, embezzled, received … over every count they joined,
+    # other currencies converted as the judgment states; never compensation, 退赔, fines or bail.
+    amount_yuan: float | None = Field(default=None, ge=0)
+    offence_count: int | None = Field(default=None, ge=1)  # 次数 of the offence (多次 = 3 or more)
+    drugs: list[DrugQuantity] = Field(default_factory=list)  # per kind, grams summed over the counts
+    bac_mg_per_100ml: float | None = Field(default=None, ge=0)  # 血液酒精含量
+    injuries: list[InjuryGrade] = Field(default_factory=list)  # one grade per injured person
+    deaths: int | None = Field(default=None, ge=0)
+    traffic_responsibility: Responsibility | None = None  # 交通肇事: the share of responsibility
+    hit_and_run: bool | None = None  # 交通肇事: 逃逸
+    stage: Stage | None = None  # 犯罪形态
+    role: Role | None = None  # in a joint crime
+
+    @property
+    def worst_injury(self) -> str | None:
+        return max(self.injuries, key=INJURY_GRADES.index) if self.injuries else None
+
+
 class Defendant(BaseModel):
     name: str
     charges: list[str] = Field(default_factory=list)
     statutes: list[str] = Field(default_factory=list)
     sentence: Sentence | None = None
     circumstances: list[str] = Field(default_factory=list)
+    elements: Elements = Field(default_factory=Elements)
 
 
 class Sections(BaseModel):
@@ -77,6 +112,7 @@ class CaseRecord(BaseModel):
     judgment_date: str | None = None  # ISO yyyy-mm-dd
     sections: Sections = Field(default_factory=Sections)
     defendants: list[Defendant] = Field(default_factory=list)
+    # 涉案数额 of the case: every count once, however many co-defendants share it
     amount_yuan: float | None = None
     tier: Tier = "普通"
     source: Source = Field(default_factory=Source)
