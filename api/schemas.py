@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from leian.corpora.loaders import check_text
 from leian.corpora.record import CaseRecord, CourtLevel, Sections, Sentence, SentenceKind, Tier
+from leian.corpora.text import normalise_record, normalise_text
 from leian.retrieval.models import MAX_FACTS_CHARS, ChargePrediction, Filters, Hit, Query, SearchResult
 from leian.retrieval.report import ReportFormat
 
@@ -103,7 +104,10 @@ class RequesterIn(_In):
     org: str | None = Field(default=None, max_length=200, examples=["某市某区人民检察院"])
 
     def to_report(self) -> dict[str, str | None]:
-        return {"name": self.name, "organisation": self.org}
+        return {
+            "name": normalise_text(self.name) if self.name else self.name,
+            "organisation": normalise_text(self.org) if self.org else self.org,
+        }
 
 
 class ReportIn(SearchIn):
@@ -282,7 +286,8 @@ class DocumentIn(_In):
     def to_record(self, corpus: str = "api") -> CaseRecord:
         data = self.model_dump(exclude_none=True)
         data["source"] = {"corpus": corpus}
-        return CaseRecord.model_validate(data)
+        # as `leian index` reads a corpus: \r\n, Word's \v and \f, NUL and other controls normalised
+        return normalise_record(CaseRecord.model_validate(data))
 
 
 class DocumentsIn(_In):

@@ -34,6 +34,7 @@ from isal import igzip, isal_zlib
 from pydantic import BaseModel, Field, ValidationError
 
 from leian.corpora.record import CaseRecord, Sections, Source
+from leian.corpora.text import normalise_record
 from leian.errors import CorpusReadError, InvalidInput
 
 Format = Literal["lecard", "jsonl", "txt"]
@@ -291,10 +292,11 @@ class Loader:
             self.on_problem(p)
 
     def _accept(self, record: CaseRecord, location: str) -> CaseRecord | None:
-        bad = check_text(record.text, self.max_chars)
+        bad = check_text(record.text, self.max_chars)  # on the text as read: NULs there mean binary data
         if bad:
             self._problem(location, *bad)
             return None
+        record = normalise_record(record)
         first = self._seen.get(record.id)
         if first is not None:
             self._problem(location, "duplicate_id", f"duplicate id {record.id!r} (first read at {first})")

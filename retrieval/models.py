@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from leian.corpora.dictionaries import canonical_charge, province_name
 from leian.corpora.record import COURT_LEVELS, TIERS, CaseRecord, CourtLevel, Sentence, Tier
+from leian.corpora.text import normalise_text
 from leian.errors import InvalidInput
 
 MAX_FACTS_CHARS = 200_000  # a long judgment is ~20k chars; 1 MB of text is an error, not a query
@@ -85,6 +86,9 @@ class Query(BaseModel):
     @field_validator("facts")
     @classmethod
     def _facts_usable(cls, v: str) -> str:
+        # Pasted from Word or a browser: \r\n, \v (manual line break), \f, NUL … become line breaks or go,
+        # so that the search, the extraction and every report format see one clean text.
+        v = normalise_text(v)
         if not v or not v.strip():
             raise InvalidInput("facts is empty: paste the facts of the new case (经审理查明…)")
         if len(v) > MAX_FACTS_CHARS:

@@ -23,6 +23,7 @@ from leian.api.commands._common import (
 )
 from leian.api.opening import open_searcher
 from leian.corpora.record import TIERS, CourtLevel, SentenceKind
+from leian.corpora.text import normalise_text
 from leian.errors import InvalidInput, validation_message
 from leian.retrieval.models import Query
 from leian.retrieval.report import FORMATS, ReportFormat, Requester, build_report, render
@@ -118,7 +119,10 @@ def run(args: argparse.Namespace) -> int:
     proposed = _proposed(args)
     filters = filters_from_args(args)
     try:
-        requester = Requester(name=args.requester_name, organisation=args.requester_org)
+        requester = Requester(
+            name=args.requester_name and normalise_text(args.requester_name),
+            organisation=args.requester_org and normalise_text(args.requester_org),
+        )
     except ValueError as e:
         raise InvalidInput(f"bad option: {validation_message(e)}") from None
     if not 1 <= args.top <= 1000 or not 0 <= args.stats_k <= 1000:
