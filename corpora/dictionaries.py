@@ -293,6 +293,12 @@ def charge_article(name: str) -> str | None:
     return _by_name()[canon].article if canon else None
 
 
+def charge_row(name: str) -> ChargeRow | None:
+    """The official row of any 罪名 form (official, specific, historical); None when unknown."""
+    canon = canonical_charge(name)
+    return _by_name()[canon] if canon else None
+
+
 def charge_chapter(name: str) -> str | None:
     canon = canonical_charge(name)
     return _by_name()[canon].chapter if canon else None

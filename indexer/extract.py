@@ -40,6 +40,7 @@ import re
 from leian.corpora.dictionaries import canonical_charge
 from leian.corpora.record import CaseRecord, Defendant, Sentence, Span
 from leian.errors import InputTooLarge
+from leian.indexer.elements import find_elements
 from leian.indexer.extract_circumstances import find_circumstances
 from leian.indexer.extract_numbers import (
     DURATION_NC,
@@ -729,12 +730,21 @@ def extract(record: CaseRecord) -> CaseRecord:
                 d.circumstances.append(f.name)
                 b.span(f"defendants.{idx}.circumstances.{len(d.circumstances) - 1}", f.start, f.end)
 
-    # amount
-    amt = _main_amount(text, sp)
-    amount_yuan = None
-    if amt:
-        amount_yuan = amt[0]
-        b.span("amount_yuan", amt[1], amt[2])
+    # sentencing elements and the case's 涉案数额
+    found_elements = find_elements(
+        text,
+        sp.facts,
+        sp.reasoning,
+        matcher,
+        names,
+        [d.charges for d in defendants],
+        [d.circumstances for d in defendants],
+    )
+    for d, e in zip(defendants, found_elements.elements, strict=True):
+        d.elements = e
+    for field, s, e in found_elements.spans:
+        b.span(field, s, e)
+    amount_yuan = found_elements.case_amount_yuan
 
     title = record.title
     if not title and court and h.get("_title"):
