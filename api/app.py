@@ -19,25 +19,11 @@ from leian.api.jobs import BatchJobs
 from leian.api.middleware import BodyLimitMiddleware
 from leian.api.opening import open_searcher
 from leian.api.routers import batches, cases, documents, reports, search, service, text, web
-from leian.api.schemas import ErrorOut
 from leian.api.settings import Settings
 from leian.api.store import ReportStore
 from leian.retrieval.search import Searcher
 
 log = logging.getLogger("leian.api")
-
-# Documented on every API operation (OpenAPI); the body is always ErrorOut.
-ERROR_RESPONSES: dict[int | str, dict] = {
-    status: {"model": ErrorOut, "description": text}
-    for status, text in (
-        (400, "malformed body (not JSON, not UTF-8)"),
-        (401, "missing or invalid X-API-Key"),
-        (404, "unknown id"),
-        (413, "request body too large"),
-        (422, "invalid input (the message names the field and the fix)"),
-        (503, "search backend unavailable"),
-    )
-}
 
 # Endpoints that take many judgments (or an uploaded file) at once get the bulk body limit.
 _BULK_PATHS = ("/v1/documents", "/v1/batches", "/v1/extract-text")
@@ -47,8 +33,11 @@ DESCRIPTION = """\
 
 Authentication: send one of the service's API keys in the `X-API-Key` header.
 Errors: always `{"error": {"code": "...", "message": "..."}}` with the HTTP status
-(400 malformed body, 401 bad key, 404 unknown id, 413 body too large, 422 invalid input,
-503 backend unavailable).
+(400 malformed body, 401 bad key, 404 unknown id, 409 conflict, 413 body too large, 422 invalid input,
+500 internal error, 502 backend error, 503 backend unavailable); each operation lists its own.
+Downloads (a report in md/html/docx, a batch zip) are declared with their real media types: text as a
+string, the rest as binary. openapi-python-client reads only the binary types it knows, so generate
+with `content_type_overrides` mapping the docx and zip types to `application/octet-stream`.
 """
 
 
@@ -90,6 +79,9 @@ def create_app(settings: Settings, searcher: Searcher | None = None) -> FastAPI:
         docs_url=None,  # FastAPI's Swagger UI loads from a CDN; /docs is our self-contained page
         redoc_url=None,
         openapi_url="/openapi.json",
+        # operationId = the endpoint's function name (unique): generated clients get `search`,
+        # `get_report`, not `get_report_v1_reports_report_id_get`
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.settings = settings
     errors.install(app)
@@ -99,7 +91,7 @@ def create_app(settings: Settings, searcher: Searcher | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
     for module in (search, reports, cases, documents, batches, service, text):
-        app.include_router(module.router, responses=ERROR_RESPONSES)
+        app.include_router(module.router)  # each declares its answers (api/routers/responses.py)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(packages=[("leian.api", "static")]), name="static")
     return app

@@ -9,12 +9,15 @@ from fastapi.responses import Response
 
 from leian.api.deps import ApiKey, JobsDep, SettingsDep
 from leian.api.jobs import JobSpec, cases_to_jsonl
+from leian.api.routers.responses import BODY, V1, download, errors
 from leian.api.schemas import BatchIn, BatchOut
 from leian.errors import InvalidInput
 from leian.retrieval.models import Query
 from leian.retrieval.sentencing import ProposedSentence
 
-router = APIRouter(prefix="/v1", tags=["batches"])
+router = APIRouter(prefix="/v1", tags=["batches"], responses=errors(*V1))
+
+ZIP = "application/zip"
 
 JobId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
@@ -35,7 +38,13 @@ def _out(spec: JobSpec) -> BatchOut:
     )
 
 
-@router.post("/batches", response_model=BatchOut, status_code=202, summary="start a batch of reports")
+@router.post(
+    "/batches",
+    response_model=BatchOut,
+    status_code=202,
+    summary="start a batch of reports",
+    responses=errors(*BODY),
+)
 def create_batch(body: BatchIn, jobs: JobsDep, settings: SettingsDep, _key: ApiKey) -> BatchOut:
     if len(body.cases) > settings.max_batch_cases:
         raise InvalidInput(
@@ -65,7 +74,9 @@ def create_batch(body: BatchIn, jobs: JobsDep, settings: SettingsDep, _key: ApiK
     return _out(spec)
 
 
-@router.get("/batches/{job_id}", response_model=BatchOut, summary="progress of a batch")
+@router.get(
+    "/batches/{job_id}", response_model=BatchOut, summary="progress of a batch", responses=errors(404)
+)
 def get_batch(job_id: JobId, jobs: JobsDep, _key: ApiKey) -> BatchOut:
     return _out(jobs.get(job_id))
 
@@ -73,12 +84,16 @@ def get_batch(job_id: JobId, jobs: JobsDep, _key: ApiKey) -> BatchOut:
 @router.get(
     "/batches/{job_id}/download",
     summary="the reports of a finished batch and its summary.csv, as a zip",
-    responses={200: {"content": {"application/zip": {}}}},
+    response_class=Response,
+    responses={
+        **download(200, [ZIP], "the zip: <id>/summary.csv and <id>/reports/<case id>.<format>"),
+        **errors(404, (409, "the batch has not finished (not_ready): download it when its status is done")),
+    },
 )
 def download_batch(job_id: JobId, jobs: JobsDep, _key: ApiKey) -> Response:
     data = jobs.zip_bytes(job_id)
     return Response(
         data,
-        media_type="application/zip",
+        media_type=ZIP,
         headers={"Content-Disposition": f'attachment; filename="leian-batch-{job_id}.zip"'},
     )

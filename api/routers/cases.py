@@ -7,14 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from leian.api.deps import ApiKey, SearcherDep
+from leian.api.routers.responses import BACKEND, V1, errors
 from leian.corpora.record import CaseRecord
 from leian.errors import NotFound
 
-router = APIRouter(prefix="/v1", tags=["cases"])
+router = APIRouter(prefix="/v1", tags=["cases"], responses=errors(*V1))
 
 
 # :path, as an id may hold a "/" (a case-handling system's "2020/118"), which arrives decoded
-@router.get("/cases/{case_id:path}", response_model=CaseRecord, summary="the full record of one case")
+@router.get(
+    "/cases/{case_id:path}",
+    response_model=CaseRecord,
+    summary="the full record of one case",
+    responses=errors(404, *BACKEND),
+)
 def get_case(
     case_id: Annotated[str, Path(min_length=1, max_length=200)], searcher: SearcherDep, _key: ApiKey
 ):

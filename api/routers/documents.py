@@ -11,17 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from leian.api.deps import ApiKey, SearcherDep
-from leian.api.schemas import DocumentsIn, ErrorOut, WriteOut
+from leian.api.routers.responses import BACKEND, BODY, V1, errors
+from leian.api.schemas import DocumentsIn, WriteOut
 from leian.errors import NotFound
 
 # a rebuild by another program (`leian index CORPUS`) would swap the write away: refused until it ends
-_BUSY = {
-    409: {
-        "model": ErrorOut,
-        "description": "the index is being rebuilt (index_busy): retry when it has finished",
-    }
-}
-router = APIRouter(prefix="/v1", tags=["documents"], responses=_BUSY)
+_BUSY = (409, "the index is being rebuilt (index_busy): retry when it has finished")
+router = APIRouter(prefix="/v1", tags=["documents"], responses=errors(*V1, _BUSY, *BACKEND))
 
 
 def _out(searcher, report) -> WriteOut:
@@ -39,6 +35,7 @@ def _out(searcher, report) -> WriteOut:
     response_model=WriteOut,
     summary="add or replace judgments (extracted, tokenised, embedded, indexed)",
     description='Body: one document `{id, text, ...}` or `{"documents": [...]}`. An existing id is replaced.',
+    responses=errors(*BODY),
 )
 def add_documents(body: DocumentsIn, searcher: SearcherDep, _key: ApiKey) -> WriteOut:
     report = searcher.add_documents([d.to_record() for d in body.documents])
@@ -47,7 +44,10 @@ def add_documents(body: DocumentsIn, searcher: SearcherDep, _key: ApiKey) -> Wri
 
 # :path, as an id may hold a "/" (see GET /v1/cases)
 @router.delete(
-    "/documents/{doc_id:path}", response_model=WriteOut, summary="remove a judgment from the index"
+    "/documents/{doc_id:path}",
+    response_model=WriteOut,
+    summary="remove a judgment from the index",
+    responses=errors(404),
 )
 def delete_document(
     doc_id: Annotated[str, Path(min_length=1, max_length=200)], searcher: SearcherDep, _key: ApiKey

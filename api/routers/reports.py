@@ -8,11 +8,12 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from leian.api.deps import ApiKey, ReportsDep, SearcherDep
+from leian.api.routers.responses import BACKEND, BODY, V1, bare, download, errors
 from leian.api.schemas import ReportIn
-from leian.retrieval.report import ReportFormat, Requester, build_report, load_report, render
+from leian.retrieval.report import Report, ReportFormat, Requester, build_report, load_report, render
 from leian.retrieval.sentencing import ProposedSentence
 
-router = APIRouter(prefix="/v1", tags=["reports"])
+router = APIRouter(prefix="/v1", tags=["reports"], responses=errors(*V1))
 
 ReportId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
@@ -21,8 +22,17 @@ ReportId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0
     "/reports",
     status_code=201,
     summary="make a 类案检索报告 for a new case (stored; fetch renderings with GET /v1/reports/{id})",
+    response_model=Report,
     response_description="the report as JSON (its canonical form: the SHA-256 is over this content)",
-    responses={201: {"content": {"application/json": {}}}},
+    responses={
+        201: {
+            "headers": {
+                "Location": {"description": "the stored report", "schema": {"type": "string"}},
+                "Link": {"description": "its other formats (rel=alternate)", "schema": {"type": "string"}},
+            }
+        },
+        **errors(*BODY, *BACKEND),
+    },
 )
 def create_report(body: ReportIn, searcher: SearcherDep, store: ReportsDep, key: ApiKey) -> Response:
     proposed = (
@@ -45,7 +55,7 @@ def create_report(body: ReportIn, searcher: SearcherDep, store: ReportsDep, key:
         headers={
             "Location": base,
             "Link": ", ".join(
-                f'<{base}?format={f}>; rel="alternate"; type="{f.media_type.split(";")[0]}"'
+                f'<{base}?format={f}>; rel="alternate"; type="{bare(f.media_type)}"'
                 for f in ReportFormat
                 if f is not ReportFormat.JSON
             ),  # fmt: skip
@@ -56,7 +66,16 @@ def create_report(body: ReportIn, searcher: SearcherDep, store: ReportsDep, key:
 @router.get(
     "/reports/{report_id}",
     summary="a stored report, rendered as json, md, html or docx",
-    responses={200: {"content": {f.media_type.split(";")[0]: {} for f in ReportFormat}}},
+    response_class=Response,
+    responses={
+        **download(
+            200,
+            [f.media_type for f in ReportFormat],
+            "the report in the format asked for (`format`): the media type says which",
+            json_model=Report,
+        ),
+        **errors(404),
+    },
 )
 def get_report(
     report_id: ReportId,

@@ -5,12 +5,18 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from leian.api.deps import ApiKey, SearcherDep
+from leian.api.routers.responses import BACKEND, BODY, V1, errors
 from leian.api.schemas import SearchIn, SearchOut, search_out
 
-router = APIRouter(prefix="/v1", tags=["search"])
+router = APIRouter(prefix="/v1", tags=["search"], responses=errors(*V1))
 
 
-@router.post("/search", response_model=SearchOut, summary="find similar cases")
+@router.post(
+    "/search",
+    response_model=SearchOut,
+    summary="find similar cases",
+    responses=errors(*BODY, *BACKEND),
+)
 def search(body: SearchIn, searcher: SearcherDep, _key: ApiKey) -> SearchOut:
     # Plain ``def``: BM25, encoding and the rerank are CPU-bound, so FastAPI runs this in its threadpool.
     res = searcher.search(body.to_query())

@@ -13,10 +13,12 @@ from fastapi.responses import JSONResponse
 from leian import __version__
 from leian.api.deps import ApiKey, SearcherDep, SettingsDep
 from leian.api.errors import error_body
+from leian.api.routers.responses import BACKEND, V1, errors
 from leian.api.schemas import ChargeCount, HealthOut, StatsOut
 from leian.errors import LeianError
 
-router = APIRouter(tags=["service"])
+# /healthz is public (no key, no parameters): the /v1 errors are declared per operation.
+router = APIRouter(tags=["service"], responses=errors(500))
 log = logging.getLogger("leian.api")
 
 _charge_cache: dict[tuple[int, str], Counter] = {}
@@ -27,7 +29,7 @@ _charge_lock = threading.Lock()
     "/healthz",
     response_model=HealthOut,
     summary="liveness and backend reachability (public)",
-    responses={503: {"description": "the backend is down: {error: {code, message}}"}},
+    responses=errors((503, "the backend is down (backend_unavailable)")),
 )
 def healthz(searcher: SearcherDep, settings: SettingsDep):
     try:
@@ -61,7 +63,10 @@ def _charge_counts(searcher) -> Counter:
 
 
 @router.get(
-    "/v1/stats", response_model=StatsOut, summary="index size, manifest and the most frequent charges"
+    "/v1/stats",
+    response_model=StatsOut,
+    summary="index size, manifest and the most frequent charges",
+    responses=errors(*V1, *BACKEND),
 )
 def stats(searcher: SearcherDep, _key: ApiKey, top: Annotated[int, Query(ge=1, le=500)] = 20) -> StatsOut:
     manifest = searcher.backend.manifest()

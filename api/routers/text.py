@@ -8,10 +8,11 @@ import zipfile
 from fastapi import APIRouter, UploadFile
 
 from leian.api.deps import ApiKey
+from leian.api.routers.responses import BODY, V1, errors
 from leian.api.schemas import ExtractedTextOut
 from leian.errors import InvalidInput
 
-router = APIRouter(prefix="/v1", tags=["text"])
+router = APIRouter(prefix="/v1", tags=["text"], responses=errors(*V1))
 
 
 def docx_text(data: bytes) -> str:
@@ -47,7 +48,10 @@ def plain_text(data: bytes) -> str:
 
 
 @router.post(
-    "/extract-text", response_model=ExtractedTextOut, summary="plain text of an uploaded .txt or .docx"
+    "/extract-text",
+    response_model=ExtractedTextOut,
+    summary="plain text of an uploaded .txt or .docx",
+    responses=errors(*BODY),
 )
 def extract_text(file: UploadFile, _key: ApiKey) -> ExtractedTextOut:
     name = file.filename or "upload"
