@@ -93,7 +93,7 @@ def evaluate(gold_path: Path, errors: bool = False) -> dict[str, Tally]:
         rec = extract(CaseRecord(id=g["id"], text=g["text"]))
         exp = g["expected"]
 
-        def note(field, got, want, ok, who=""):
+        def note(field, got, want, ok, who="", g=g):
             if errors and not ok:
                 print(f"{g['id']}\t{g['charge']}\t{who}\t{field}\tgot={got}\twant={want}")
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 
 from leian.corpora.record import CaseRecord, Defendant, Sections, Span
-from leian.indexer.extract import extract
+from leian.indexer.elements import find_elements
+from leian.indexer.elements.binding import clauses
+from leian.indexer.extract import NameMatcher, extract
 from leian.indexer.extract_circumstances import CIRCUMSTANCE_NAMES
 from leian.indexer.extract_numbers import MONEY, money_yuan
 
@@ -41,18 +43,43 @@ _COMPILED = {name: re.compile(p) for name, p in FACT_PATTERNS.items()}
 assert set(FACT_PATTERNS) <= set(CIRCUMSTANCE_NAMES), "pending-case names must be the extractor's names"
 
 
-def fact_circumstances(facts: str) -> list[tuple[str, int, int]]:
-    """(circumstance, start, end) found in the facts, negations (拒不如实供述, 未取得谅解) excluded."""
+# 被告人X / 犯罪嫌疑人X in the facts of a new case: the shortest name before an action word.
+_FACT_DEFENDANT = re.compile(
+    r"(?:被告人|犯罪嫌疑人|嫌疑人)(?P<name>[\u4e00-\u9fff]{1,2}?某+[甲乙丙丁戊己庚辛\d]?|[\u4e00-\u9fff]{2,3}?)"
+    r"(?=[^\u4e00-\u9fff]|[醉酒无驾伙携窃盗骗持明先多在于将从以到向对因和与及等的系是被把为遂又后即便用趁采通利冒虚非私擅乘拿抢夺殴打故家住])"
+)
+
+
+def fact_defendants(facts: str) -> list[str]:
+    """The suspects a new case's facts name (被告人赵某甲, 犯罪嫌疑人陆某), in order of first mention."""
+    return list(dict.fromkeys(m.group("name") for m in _FACT_DEFENDANT.finditer(facts)))
+
+
+def fact_circumstances(facts: str, names: list[str] | None = None) -> list[tuple[str, int, int]]:
+    """(circumstance, start, end) found in the facts, negations (拒不如实供述, 未取得谅解) excluded.
+
+    醉酒 is the defendant's only: in a clause about a victim (被害人李某醉酒后…) it does not count,
+    and a blood-alcohol figure counts only where it is a suspect's (``names``)."""
     out: list[tuple[str, int, int]] = []
+    names = names if names is not None else fact_defendants(facts)
+    matcher = NameMatcher(names) if names else None
+    about_others = [
+        (c.start, c.end)
+        for c in clauses(facts, 0, len(facts), matcher, len(names))
+        if c.other_person and not c.named
+    ]
     for name, pat in _COMPILED.items():
         for m in pat.finditer(facts):
             if _NEG.search(facts[max(0, m.start() - 10) : m.start()]):
+                continue
+            if name == "醉酒" and any(a <= m.start() < b for a, b in about_others):
                 continue
             out.append((name, m.start(), m.end()))
             break
     if not any(n == "醉酒" for n, _, _ in out):
         for m in _ALCOHOL.finditer(facts):
-            if float(m.group(1)) >= 80:  # 醉酒驾驶 threshold (两高两部《意见》: ≥ 80 mg/100 ml)
+            # 醉酒驾驶 threshold (两高两部《意见》: ≥ 80 mg/100 ml)
+            if float(m.group(1)) >= 80 and not any(a <= m.start() < b for a, b in about_others):
                 out.append(("醉酒", m.start(), m.end()))
                 break
     if any(n == "自首" for n, _, _ in out):
@@ -81,6 +108,38 @@ def analyse_facts(facts: str) -> CaseRecord:
             amount = best[0]
             spans.append(Span(field="amount_yuan", start=best[1], end=best[2], text=facts[best[1] : best[2]]))
     return _with(rec, names, amount, spans)
+
+
+def with_elements(pending: CaseRecord, charges: list[str]) -> CaseRecord:
+    """The pending case with its suspects and their sentencing elements, read for ``charges`` (given
+    or predicted: a new case has no judgment lines saying who is charged with what, so every suspect
+    is read for every charge)."""
+    facts = pending.text
+    names = fact_defendants(facts) or [d.name for d in pending.defendants]
+    if not names or not charges:
+        return pending
+    matcher = NameMatcher(names)
+    first = pending.defendants[0] if pending.defendants else Defendant(name=names[0])
+    circumstances = [list(first.circumstances)] + [[] for _ in names[1:]]
+    found = find_elements(
+        facts,
+        (0, len(facts)),
+        (len(facts), len(facts)),
+        matcher,
+        names,
+        [list(charges)] * len(names),
+        circumstances,
+    )
+    defendants = [
+        Defendant(name=n, charges=list(charges), circumstances=circumstances[i], elements=found.elements[i])
+        for i, n in enumerate(names)
+    ]
+    # Only the elements' figure is the 涉案数额: money the facts mention for a charge that has no
+    # amount (compensation paid in a 交通肇事 case) is not.
+    spans = [s for s in pending.spans if s.field != "amount_yuan"]
+    spans += [Span(field=f, start=a, end=b, text=facts[a:b]) for f, a, b in found.spans]
+    amount = found.case_amount_yuan
+    return pending.model_copy(update={"defendants": defendants, "spans": spans, "amount_yuan": amount})
 
 
 def _with(rec: CaseRecord, names: list[str], amount: float | None, spans: list[Span]) -> CaseRecord:

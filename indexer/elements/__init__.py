@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from leian.corpora.dictionaries import charge_row
 from leian.corpora.record import DrugQuantity, Elements
+from leian.indexer.elements.counts import defendant_counts
 from leian.indexer.elements.harm import defendant_harm, defendant_traffic
 from leian.indexer.elements.money import case_amount, defendant_amounts
 from leian.indexer.elements.substances import defendant_bac, defendant_drugs
@@ -79,6 +80,7 @@ def find_elements(
     harm = defendant_harm(text, [facts, reasoning], names, n, defendant_names, want["harm"])
     traffic = defendant_traffic(text, facts, reasoning, names, n, want["traffic"], want["escape"])
     bac = defendant_bac(text, [facts, reasoning], names, n)
+    times = defendant_counts(text, reasoning, facts, names, n, set(money) | set(drugs))
     out: list[Elements] = []
     for i in range(n):
         f = f"defendants.{i}.elements"
@@ -97,6 +99,10 @@ def find_elements(
             e["traffic_responsibility"] = traffic[i].responsibility
             e["hit_and_run"] = traffic[i].hit_and_run
             spans += [(f"{f}.traffic", a, b) for a, b in traffic[i].spans]
+        if i in times:
+            e["offence_count"] = times[i][0]
+            if times[i][2] > times[i][1]:
+                spans.append((f"{f}.offence_count", times[i][1], times[i][2]))
         if i in bac:
             e["bac_mg_per_100ml"] = bac[i].mg_per_100ml
             spans.append((f"{f}.bac_mg_per_100ml", bac[i].start, bac[i].end))

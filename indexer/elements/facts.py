@@ -41,14 +41,15 @@ COUNT_AFTER_EVIDENCE = re.compile(
     r"[。\s][（(][一二三四五六七八九十]{1,3}[）)]\s*(?:(?:19|20)\d{2}年|\d{1,2}月|被告人)"
 )
 # A sentence reporting evidence (a witness, a record, a bank statement) rather than the court's finding.
-EVIDENCE_SENTENCE = re.compile(
-    r"证实|证言|证明|笔录|供述|辨认|书证|凭证|照片|明细|清单|查询|记录|陈述|上述事实|证据"
-)
+EVIDENCE_SENTENCE = re.compile(r"证实|证言|笔录|书证|上述事实|证据|证明[：:，,]|辨认")
 
 
 def count_of(starts: list[int], pos: int) -> int:
     return sum(1 for s in starts if s <= pos) - 1
 
 
-# 次数 as the court counts it: "盗窃三次", "先后5次", "共计贩卖毒品4次".
-TIMES = re.compile(r"(?:先后|共|共计|累计|分别)?[^\d，。；次]{0,6}?(?P<n>[\d一二三四五六七八九十两]{1,3})次")
+# 次数 as the court counts it: "盗窃三次", "先后5次", "共计贩卖毒品4次" (not "第二次", "多次").
+TIMES = re.compile(r"(?<![第每])(?P<n>[\d一二三四五六七八九十两]{1,3})次(?![日年月])")
+OFFENCE_VERB = re.compile(
+    r"盗|窃|骗|诈|抢|劫|夺|敲诈|勒索|侵占|贪污|挪用|收受|受贿|行贿|贩卖|运输|容留|殴打|滋事|作案|犯罪|实施"
+)

@@ -33,7 +33,7 @@ _CUE = re.compile(
     r"透支|套现|取走|拿走|占有|非法所得|好处费|贿赂|财物|现金"
 )
 _TOTAL = re.compile(
-    r"共计|合计|总计|累计|总额|总价值|共价值|价值共|总金额|数额|金额为|共(?=[骗盗窃收受吸收价值])|一共"
+    r"共计|合计|总计|累计|总额|总价值|共价值|价值共|总金额|数额|金额为|共(?=[骗盗窃收受吸收价值])|一共|涉案价值|涉案金额|实际骗得|实际骗取"
 )
 # Money in these clauses is not the offence's value.
 _EXCLUDE = re.compile(
@@ -45,11 +45,15 @@ _EXCLUDE = re.compile(
 # Sentences that report a party's claim, not the court's finding.
 _CLAIM = re.compile(r"辩护|辩解|辩称|上诉理由|上诉称|抗诉|意见|附带民事|民事诉讼|请求|诉称")
 _FOREIGN = re.compile(r"(?:欧元|美元|港元|港币|日元|英镑|韩元|泰铢|澳元|加元|新台币|澳门币|卢布|越南盾)\s*$")
-# A sentence that sums up the counts before it.
+# A sentence that sums up the counts (before or after them).
 _SUMMARY = re.compile(
-    r"^\s*(?:综上|以上|上述|总之|经统计|经审计|经核算|经核查)|共[^，。；]{0,8}?[\d二三四五六七八九十]+次|"
-    r"[\d二三四五六七八九十]+次[^。；]{0,16}?(?:共计|合计|累计|总计)"
+    r"^\s*(?:综上|以上|上述|总之|经统计|经审计|经核算|经核查)|共[^，。；]{0,8}?[\d二三四五六七八九十]+[次起笔]|"
+    r"[\d二三四五六七八九十]+[次起笔][^。；]{0,16}?(?:共计|合计|累计|总计|涉案)|多次|具体(?:情况|事实)?如下|分述如下"
 )
+# Costs of a victim's treatment and other money a sentence lists that is no one's taking.
+_COSTS = re.compile(r"医疗费|误工费|护理费|营养费|交通费|住院|伙食补助|丧葬费|抚恤|罚金|赔偿|诉讼")
+# The figure is what the defendant paid or promised, not what was taken: "5000元定金", "9090元欠条".
+_NOT_TAKEN_AFTER = re.compile(r"\s*(?:的)?(?:定金|押金|保证金|货款欠条|欠条|借条|首付|的好处|作为报酬)")
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,8 @@ def _money(text: str, start: int, end: int, names, n: int, count_starts: list[in
         head = text[c.start : m.start()]
         if _EXCLUDE.search(head) or _FOREIGN.search(text, c.start, m.start()):
             continue
+        if _COSTS.search(text, c.sentence_start, m.start()) or _NOT_TAKEN_AFTER.match(text, m.end()):
+            continue
         sent_end = text.find("。", m.end(), end)
         sentence = text[c.sentence_start : sent_end if sent_end >= 0 else end]
         if _CLAIM.search(sentence) or not _CUE.search(sentence) or EVIDENCE_SENTENCE.search(sentence):
@@ -97,23 +103,25 @@ def _money(text: str, start: int, end: int, names, n: int, count_starts: list[in
 
 
 def _sum_counts(found: list[Amount]) -> tuple[float, list[Amount]] | None:
-    """The counts' values summed; a summing-up total at least as large as the counts before it
-    replaces them."""
+    """The facts' own tally of the counts when it states one, else the counts' values summed."""
     if not found:
         return None
     by_count: dict[int, list[Amount]] = {}
     for a in found:
         by_count.setdefault(a.count, []).append(a)
+    # The facts' own tally ("单独诈骗7起…涉案价值328,417.5元", "综上…共计") is the figure: the counts
+    # themselves list gross values, deposits and part payments that the tally has already sorted out.
+    summaries = [a for a in found if a.summary or (a.total and a.count == 0 and len(by_count) > 1)]
+    if summaries:
+        best = max(summaries, key=lambda a: a.yuan)
+        return best.yuan, [best]
     total, used = 0.0, []
     for _, items in sorted(by_count.items()):
         totals = [a for a in items if a.total]
         if totals:
             best = max(totals, key=lambda a: a.yuan)
-            if best.summary and best.yuan >= total * 0.99:
-                total, used = best.yuan, [best]
-            else:
-                total += best.yuan
-                used.append(best)
+            total += best.yuan
+            used.append(best)
         else:
             distinct = _distinct(items)
             total += sum(a.yuan for a in distinct)
@@ -184,7 +192,8 @@ def case_amount(
     summed = _sum_counts(_money(text, f0, f1, names, n, count_starts(text, f0, f1)))
     if summed is None:
         return largest
-    cap = sum(f.yuan for f in per_defendant.values())
+    # co-defendants with the same figure shared the same counts (the facts restate them per person)
+    cap = sum({f.yuan for f in per_defendant.values()})
     value = max(largest.yuan, min(summed[0], cap))
     if value == largest.yuan:
         return largest

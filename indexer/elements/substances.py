@@ -52,10 +52,41 @@ _SUMMARY = re.compile(
     r"^\s*(?:综上|以上|上述|总之|经统计)|[\d二三四五六七八九十]+次[^。；]{0,16}?(?:共计|合计|累计)"
 )
 _NOT_WEIGHED = re.compile(r"含量|纯度|百分之|%|％|毫克/|克/")
-_BAC = re.compile(
-    r"(?:乙醇|酒精)(?:含量|浓度)?[^。；\d]{0,14}?(?P<v>\d+(?:\.\d+)?)\s*(?:mg|毫克|MG|Mg)\s*[/／每]\s*"
-    r"(?:100|一百|百)\s*(?:ml|mL|ML|毫升)"
+_MG = r"(?:mg|MG|Mg|㎎|毫克|亳克)"
+_HUNDRED_ML = r"(?:(?:[1lI][0O０]{2}|一百|百)\s*(?:m[lL1]|M[lL]|毫升|亳升)|d[lL1]|分升)"  # 1 dL = 100 mL
+_ML = r"(?:m[lL1]|M[lL]|毫升|亳升)"
+_PER = r"[/／\\＼每]"
+_V = r"(?P<v>\d+(?:[.．]\d+)?)"
+# Blood alcohol as judgments write it: 乙醇含量为215.3mg/100ml, 1.07mg/mL (per millilitre),
+# 每百毫升血液中含乙醇135毫克, 含量为每百毫升99毫克 (OCR slips such as l00ml and m1 included).
+_BAC_FORMS = (
+    (
+        re.compile(
+            rf"(?:乙醇|酒精)(?:含量|浓度)?[^。；\d]{{0,14}}?{_V}\s*(?:{_MG})?\s*(?:乙醇)?\s*{_PER}\s*{_HUNDRED_ML}"
+        ),
+        1.0,
+    ),
+    (
+        re.compile(
+            rf"(?:乙醇|酒精)(?:含量|浓度)?[^。；\d]{{0,14}}?{_V}\s*{_MG}\s*(?:乙醇)?\s*{_PER}\s*{_ML}"
+        ),
+        100.0,
+    ),
+    (
+        re.compile(
+            rf"每\s*{_HUNDRED_ML}\s*(?:血液|血)?中?[^。；\d]{{0,10}}?(?:乙醇|酒精)[^。；\d]{{0,6}}?{_V}\s*{_MG}"
+        ),
+        1.0,
+    ),
+    (
+        re.compile(
+            rf"(?:乙醇|酒精)[^。；\d]{{0,12}}?每\s*{_HUNDRED_ML}\s*(?:血液|血)?中?[^。；\d]{{0,4}}?{_V}\s*{_MG}"
+        ),
+        1.0,
+    ),
 )
+# a breath test at the roadside is superseded by the blood test
+_BREATH = re.compile(r"呼气|呼出|吹气|现场测试|酒精测试仪|检测仪|初筛")
 
 
 @dataclass(frozen=True)
@@ -184,13 +215,18 @@ class BacFinding:
 
 
 def defendant_bac(text: str, spans: list[tuple[int, int]], names, n: int) -> dict[int, BacFinding]:
-    """The first blood-alcohol figure bound to each defendant (facts first, then reasoning)."""
-    out: dict[int, BacFinding] = {}
+    """The first blood-alcohol figure bound to each defendant (facts first, then reasoning); a
+    breath-test figure only when no blood figure is stated."""
+    blood: dict[int, BacFinding] = {}
+    breath: dict[int, BacFinding] = {}
     for s, e in spans:
         for c in clauses(text, s, e, names, n):
             if c.other_person and not c.named:
                 continue
-            for m in _BAC.finditer(text, c.start, c.end):
-                for i in c.subject:
-                    out.setdefault(i, BacFinding(float(m.group("v")), m.start("v"), m.end()))
-    return out
+            for rx, scale in _BAC_FORMS:
+                for m in rx.finditer(text, c.start, c.end):
+                    v = float(m.group("v").replace("．", ".")) * scale
+                    where = breath if _BREATH.search(text, c.sentence_start, m.start()) else blood
+                    for i in c.subject:
+                        where.setdefault(i, BacFinding(round(v, 3), m.start("v"), m.end()))
+    return breath | blood

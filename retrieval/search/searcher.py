@@ -23,7 +23,7 @@ from leian.corpora.dictionaries import charge_group
 from leian.corpora.record import CaseRecord
 from leian.indexer.charge_model import ChargeModel
 from leian.indexer.embedding import Embedder
-from leian.indexer.pending import analyse_facts
+from leian.indexer.pending import analyse_facts, with_elements
 from leian.indexer.pipeline import prepare
 from leian.indexer.tokenize import Tokenizer
 from leian.retrieval.backends.base import Backend, Scored, WriteReport
@@ -90,13 +90,19 @@ class _Scored:
     predicted: list[ChargePrediction]
 
 
+CLOSE_CHARGES = 0.10  # predicted charges within 10 points of the likeliest each get a sentencing picture
+
+
 def statistics_charges(given: Sequence[str] | None, predicted: Sequence[ChargePrediction]) -> list[str]:
-    """The pending case's charges for the sentencing figures: those given, else the likeliest predicted
-    (the ranking may boost several predicted charges, but the figures need one)."""
+    """The pending case's charges for the sentencing figures: those given always; else the likeliest
+    predicted and every other within ``CLOSE_CHARGES`` of it (危险驾驶罪 61 % and 交通肇事罪 60 % are
+    both pictured rather than one chosen by a point)."""
     if given:
         return list(dict.fromkeys(given))
     best = sorted(predicted, key=lambda p: (-p.probability, p.charge))
-    return [best[0].charge] if best else []
+    if not best:
+        return []
+    return [p.charge for p in best if p.probability >= best[0].probability - CLOSE_CHARGES]
 
 
 class HybridSearcher:
@@ -129,6 +135,10 @@ class HybridSearcher:
         pending = analyse_facts(query.facts)
         s = self._score(query, tokens, terms, pending, None, timings)
         t = time.perf_counter()
+        charges = statistics_charges(query.charges, s.predicted)
+        # the elements are read for the charges the search settled on (the ranking above used the
+        # facts' circumstances and figures, which need no charge)
+        pending = with_elements(pending, charges)
         top = s.order[: query.top_k]
         records = self.backend.get([s.cands.ids[j] for j in top])
         nameable = self.rarity.nameable(list(terms))
@@ -146,7 +156,6 @@ class HybridSearcher:
             )  # fmt: skip
             for rank, j in enumerate(top, 1)
         ]
-        charges = statistics_charges(query.charges, s.predicted)
         wanted = {charge_group(c) for c in charges}
         stats_ids = [
             s.cands.ids[j]
