@@ -25,6 +25,7 @@ Definitions (they are printed in every report, so a reader knows what a figure m
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
@@ -45,13 +46,13 @@ RARE_KIND_SHARE = 0.10  # a proposed kind given in < 10 % of >= SMALL_SAMPLE cas
 PROBATION_MAX_MONTHS = 36  # 刑法 art. 72: 缓刑 only for 拘役 or 有期徒刑 of at most three years
 SMALL_WORDING = "样本较少，仅供参考"
 BAND_DEFINITION = (
-    "类案冲突的判断标准：同罪名类案不少于10件时，拟判刑期落在类案主刑刑期的第10至第90百分位（P10–P90，"
-    "即中间80%的案件）之外；类案3至9件时，落在类案实际刑期范围（最低–最高）之外，且注明样本较少；"
+    "类案冲突的判断标准：同罪名类案不少于10件时，拟判刑期落在类案主刑刑期第10至第90百分位的区间"
+    "（即中间80%的案件）之外；类案3至9件时，落在类案实际刑期范围（最低–最高）之外，且注明样本较少；"
     "类案少于3件时不作判断。刑种在不少于10件类案中占比不足10%，或缓刑与类案做法明显相反"
     "（可适用缓刑的类案中缓刑率低于10%而拟适用缓刑，或高于90%而拟不适用），亦提示冲突。"
 )
 REFERENCE_DEFINITION = (
-    "参考区间：同罪名类案不少于10件时取刑期四分位距（Q1–Q3，即中间50%的案件）；3至9件时取实际范围"
+    "参考区间：同罪名类案不少于10件时取刑期的四分位距（第25至第75百分位，即中间50%的案件）；3至9件时取实际范围"
     "（最低–最高）并注明样本较少；少于3件不提供。参考区间不按待决案件情节折算："
     "类案刑期已包含其各自情节的调节，量刑起点由各省实施细则规定，本系统未配置。"
 )
@@ -524,7 +525,7 @@ def check_proposed(stats: SentencingStats, proposed: ProposedSentence) -> Propos
             d = distribution(values)
             percentile = percentile_rank(values, proposed.months)
             band, lo, hi = ("P10-P90", d.p10, d.p90) if n >= SMALL_SAMPLE else ("min-max", d.min, d.max)
-            band_name = "P10–P90" if band == "P10-P90" else "实际刑期范围"
+            band_name = "第10至第90百分位区间" if band == "P10-P90" else "实际刑期范围"
             where = f"拟判刑期{months_text(proposed.months)}位于{n}件同罪名类案（{scale}）刑期的第{percentile:.0f}百分位"
             if proposed.months < lo or proposed.months > hi:
                 conflict = True
@@ -607,13 +608,13 @@ def check_proposed(stats: SentencingStats, proposed: ProposedSentence) -> Propos
 
 
 def months_text(m: float | None) -> str:
-    """18 -> "1年6个月"; 7.5 -> "7.5个月"; 22.5 -> "1年10.5个月"; 24 -> "2年"."""
+    """A term in whole months as a judgment writes it: 18 -> "1年6个月", 6 -> "6个月", 24 -> "2年".
+
+    A mean or a quantile that falls between two terms is rounded to the whole month, half up
+    (四舍五入: 4.5 -> "5个月", 22.4 -> "1年10个月"); a report says so once where it shows them."""
     if m is None:
         return "—"
-    if abs(m - round(m)) > 1e-9:  # a quantile between two terms: keep one decimal of the months
-        years, rest = divmod(round(m, 1), 12)
-        return (f"{int(years)}年" if years else "") + f"{rest:.1f}个月"
-    m = int(round(m))
+    m = int(math.floor(m + 0.5))
     years, rest = divmod(m, 12)
     if not years:
         return f"{rest}个月"

@@ -427,9 +427,12 @@ def test_docx_opens_with_sections_and_chart(report):
 def test_chart_png_with_and_without_cjk_font(report, monkeypatch):
     png = chart_png(report)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    monkeypatch.setattr(chart, "cjk_font", lambda: None)  # no CJK font installed: ASCII labels, still a chart
+    monkeypatch.setattr(chart, "cjk_font", lambda: None)  # no CJK font installed: digits only, still a chart
     assert chart_png(report)[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "Principal penalty" in chart.chart_svg(report)
+    assert chart.chart_svg(report).startswith("<svg")
+    fig, _ = chart.figure(report)
+    words = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text")) if t.get_text()]
+    assert words and all(re.fullmatch(r"[0-9>\-.−]+", w) for w in words), words  # no English, no tofu
 
 
 # ---------------------------------------------------------------- verification

@@ -203,7 +203,9 @@ def test_proposed_validation():
 
 
 def test_wording_helpers():
-    assert months_text(18) == "1年6个月" and months_text(24) == "2年" and months_text(7.5) == "7.5个月"
+    assert months_text(18) == "1年6个月" and months_text(24) == "2年" and months_text(6) == "6个月"
+    # a mean or quantile between two terms: whole months, rounded half up (四舍五入), never "7.5个月"
+    assert months_text(7.5) == "8个月" and months_text(4.5) == "5个月" and months_text(22.4) == "1年10个月"
     assert yuan_text(5000) == "5,000元" and yuan_text(20000) == "2万元"
     assert sentence_text("有期徒刑", 18, 24, 5000) == "有期徒刑1年6个月，缓刑2年，罚金5,000元"
     assert distribution([]) is None

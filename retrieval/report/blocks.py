@@ -3,10 +3,13 @@ this one list, so they all say the same thing in the same words."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from typing import NamedTuple
 
-from leian.retrieval.report.model import TIER_NAMES, Report
+from leian.corpora.text import normalise_text
+from leian.retrieval.report.model import TIER_NAMES, Report, date_text, time_text
 from leian.retrieval.sentencing import (
+    POOLED_KINDS,
     SMALL_SAMPLE,
     SMALL_WORDING,
     TERM_KINDS,
@@ -28,6 +31,47 @@ WEIGHT_NAMES = {
     "w_recent": "近年裁判",
     "knn_weight": "罪名预测近邻投票",
 }
+# A hit's score components, named as the web page names them (api/static/app.js COMPONENT_NAMES).
+COMPONENT_NAMES = {
+    "bm25": "关键词",
+    "dense": "语义",
+    "fused": "融合",
+    "structure": "要素",
+    "charge": "罪名",
+    "statute": "法条",
+    "circumstance": "情节",
+    "amount": "数额",
+    "court": "审级",
+    "recent": "近年",
+    "score": "综合",
+}
+# The columns of the score table: the total, its two parts, then what the parts are made of. The raw
+# BM25 score is left out: it grows with the number of query terms, so it compares nothing for a reader
+# (it stays in the JSON data, and its normalised share is in 融合).
+SCORE_COLUMNS = (
+    "score",
+    "fused",
+    "dense",
+    "structure",
+    "charge",
+    "statute",
+    "circumstance",
+    "amount",
+    "court",
+    "recent",
+)
+BACKEND_NAMES = {"embedded": "单机嵌入式索引", "elasticsearch": "Elasticsearch 集群"}
+FILTER_NAMES = {
+    "court_level": "法院层级",
+    "province": "省份",
+    "year_from": "裁判年份自",
+    "year_to": "裁判年份至",
+    "tier": "案例类别",
+    "charge": "罪名",
+}
+TOKENIZER_NAMES = {"jieba-legal": "结巴分词", "rjieba+legal": "结巴分词", "jieba": "结巴分词"}
+ROUNDING_NOTE = "刑期以月计；中位数、分位数、平均数四舍五入到整月。"
+NO_QUANTILES = f"样本不足{SMALL_SAMPLE}件，不计算分位数"
 
 
 @dataclass
@@ -58,10 +102,24 @@ class Table:
     rows: list[list[str]]
 
 
+class Band(NamedTuple):
+    """One bar of the term histogram: the terms from ``low`` to ``high`` months (both included; no
+    upper bound when ``high`` is None) and how many cases have one."""
+
+    label: str
+    count: int
+    low: int
+    high: int | None
+
+    def holds(self, months: float) -> bool:
+        return self.low <= months and (self.high is None or months <= self.high)
+
+
 @dataclass
 class Chart:
     alt: str
-    histogram: list[tuple[str, int]] = field(default_factory=list)  # the text form (Markdown)
+    histogram: list[Band] = field(default_factory=list)  # the bars the chart draws, and the text form
+    n: int = 0  # the cases drawn: the sum of the histogram, the n of the table's pooled row
 
 
 Block = Heading | Para | Items | Quote | Table | Chart
@@ -71,43 +129,95 @@ def _pct(r) -> str:
     return "—" if r.rate is None else f"{r.count}/{r.n}（{r.rate:.0%}）"
 
 
+def _span(lo: str, hi: str) -> str:
+    return lo if lo == hi else f"{lo}至{hi}"
+
+
 def _dist_row(label: str, d: Distribution | None, fmt=months_text) -> list[str]:
+    """A row of the distribution table: quartiles and percentiles only from SMALL_SAMPLE cases up."""
     if d is None:
-        return [label, "0", "—", "—", "—", "—", "—"]
-    n = f"{d.n}" + ("（样本较少）" if d.small else "")
+        return [label, "0件", "—", "—", "—", "—", "—"]
+    if d.n < SMALL_SAMPLE:
+        return [
+            label,
+            f"{d.n}件（样本较少）",
+            fmt(d.median),
+            NO_QUANTILES,
+            "—",
+            _span(fmt(d.min), fmt(d.max)),
+            fmt(d.mean),
+        ]
     return [
         label,
-        n,
+        f"{d.n}件",
         fmt(d.median),
-        f"{fmt(d.q1)}–{fmt(d.q3)}",
-        f"{fmt(d.p10)}–{fmt(d.p90)}",
-        f"{fmt(d.min)}–{fmt(d.max)}",
-        fmt(round(d.mean, 1)),
+        _span(fmt(d.q1), fmt(d.q3)),
+        _span(fmt(d.p10), fmt(d.p90)),
+        _span(fmt(d.min), fmt(d.max)),
+        fmt(d.mean),
     ]
 
 
-DIST_HEADER = ["", "案件数", "中位数", "四分位距 Q1–Q3", "P10–P90", "最低–最高", "平均"]
+DIST_HEADER = [
+    "",
+    "案件数",
+    "中位数",
+    "四分位距（第25至第75百分位）",
+    "第10至第90百分位",
+    "最低至最高",
+    "平均数",
+]
 
-HIST_EDGES = (0, 3, 6, 12, 24, 36, 60, 120, 180, 10_000)
+# Legally meaningful bands: 拘役 is at most 6 months; 缓刑 needs a term of at most 3 years; 3, 10 and 15
+# years are the statutory steps of most charges. (lo, hi]: terms of lo + 1 to hi months.
+HIST_EDGES = (0, 3, 6, 12, 24, 36, 60, 120, 180, None)
 
 
-def histogram(months: list[int]) -> list[tuple[str, int]]:
-    """Counts of terms in legally meaningful bands (拘役 ≤ 6 months; 3-year line for 缓刑; 10 years)."""
-    counts = []
-    for lo, hi in zip(HIST_EDGES, HIST_EDGES[1:], strict=False):
-        label = f"{months_text(lo + 1)}–{months_text(hi)}" if hi < 10_000 else f"{months_text(lo)}以上"
-        counts.append((label, sum(1 for m in months if lo < m <= hi)))
-    nz = [i for i, (_, c) in enumerate(counts) if c]
-    return counts[nz[0] : nz[-1] + 1] if nz else []
+def _band_label(lo: int, hi: int | None) -> str:
+    if hi is None:
+        return f"超过{months_text(lo)}"
+    if lo == 0:
+        return f"{months_text(hi)}以下"  # 刑法第九十九条: 以下 includes the number itself
+    return f"{months_text(lo + 1)}至{months_text(hi)}"
+
+
+def histogram(months: list[float], include: tuple[float, ...] = ()) -> list[Band]:
+    """Counts of terms (whole months) in the bands of ``HIST_EDGES``, from the first band with a case
+    (or holding a term of ``include``, e.g. the proposed one) to the last."""
+    bands = [
+        Band(_band_label(lo, hi), 0, lo + 1, hi) for lo, hi in zip(HIST_EDGES, HIST_EDGES[1:], strict=False)
+    ]
+    bands = [b._replace(count=sum(1 for m in months if b.holds(round(m)))) for b in bands]
+    keep = [i for i, b in enumerate(bands) if b.count or any(b.holds(round(x)) for x in include)]
+    return bands[keep[0] : keep[-1] + 1] if keep else []
+
+
+def term_histogram(report: Report) -> list[Band]:
+    """The histogram of the pooled terms (有期徒刑 and 拘役) of the comparable cases, with the band of the
+    proposed term when it is one of them: what the chart draws and the Markdown lists."""
+    s = report.sentencing
+    if s is None or s.months is None:
+        return []
+    months = [o.months for o in s.observations if o.kind in POOLED_KINDS and o.months is not None]
+    prop = report.proposed
+    include = ()
+    if prop is not None and prop.proposed.kind in POOLED_KINDS and prop.proposed.months:
+        include = (prop.proposed.months,)
+    return histogram(months, include)
 
 
 def blocks(report: Report) -> list[Block]:
-    """The report's content in display order (法发〔2020〕24号 art. 8 order, then sentencing)."""
+    """The report's content in display order (法发〔2020〕24号 art. 8 order, then sentencing), every
+    string cleaned of control characters (a stored judgment may hold them; DOCX refuses them)."""
+    return [_clean(b) for b in _blocks(report)]
+
+
+def _blocks(report: Report) -> list[Block]:
     r = report
     out: list[Block] = [
         Heading(1, r.title),
         Para(f"报告编号：{r.id}", "meta"),
-        Para(f"生成时间：{r.created_at}（UTC）", "meta"),
+        Para(f"生成时间：{time_text(r.created_at)}", "meta"),
         Para(f"SHA-256：{r.sha256}", "meta"),
         Para(f"生成程序：{r.generator}", "meta"),
     ]
@@ -121,32 +231,30 @@ def blocks(report: Report) -> list[Block]:
     who = [x for x in (r.requester.organisation, r.requester.name) if x]
     out.append(Para("　".join(who) if who else "未填写（请承办人补填检索主体）"))
     out.append(h("检索时间"))
-    out.append(Para(f"{r.created_at}（UTC）"))
+    out.append(Para(time_text(r.created_at)))
     out.append(h("检索平台"))
     p = r.platform
-    dates = f"{p.date_from or '—'} 至 {p.date_to or '—'}"
-    out.append(
-        Table(
-            ["项目", "内容"],
-            [
-                ["平台", f"{p.product} {p.version}"],
-                ["检索引擎", p.backend],
-                ["索引", f"{p.index_name or '—'}（快照 {p.snapshot or '—'}）"],
-                ["案例库", f"{p.corpus_name or '—'}，共{p.doc_count}件裁判文书"],
-                ["裁判日期范围", dates],
-                ["许可", p.corpus_licence or "—"],
-                ["分词", p.tokenizer or "—"],
-                ["语义模型", p.model or "未使用"],
-            ],
-        )
-    )
+    rows = [
+        ["平台", f"{p.product}（版本 {p.version}）"],
+        ["检索引擎", backend_text(p.backend)],
+        ["索引", f"{p.index_name or '—'}（快照 {p.snapshot or '—'}）"],
+    ]
+    if p.index_updated_at:
+        rows.append(["索引更新时间", time_text(p.index_updated_at)])
+    rows += [
+        ["案例库", f"{p.corpus_name or '—'}，共{p.doc_count}件裁判文书"],
+        ["裁判日期范围", f"{date_text(p.date_from)}至{date_text(p.date_to)}"],
+        ["许可", licence_text(p.corpus_licence)],
+        ["分词", tokenizer_text(p.tokenizer)],
+        ["语义模型", p.model or "未使用"],
+    ]
+    out.append(Table(["项目", "内容"], rows))
 
     # 检索方法
     m = r.method
     out.append(h("检索方法"))
     out.append(Items(m.methods))
     preds = "、".join(f"{c.charge}（{c.probability:.0%}）" for c in m.charges_predicted) or "—"
-    filters = "；".join(f"{k}={_value(v)}" for k, v in m.filters.items()) or "无"
     out.append(
         Table(
             ["项目", "内容"],
@@ -155,7 +263,7 @@ def blocks(report: Report) -> list[Block]:
                 ["预测罪名", preds],
                 ["排序所用罪名", "、".join(m.charges_used) or "—"],
                 ["量刑统计罪名", "、".join(m.stats_charges) or "—"],
-                ["过滤条件", filters],
+                ["过滤条件", filters_text(m.filters)],
                 ["权重", "、".join(f"{WEIGHT_NAMES.get(k, k)} {v:g}" for k, v in m.weights.items()) or "—"],
                 ["返回结果数", f"相似案例{m.top_k}件；量刑统计最多取{m.stats_k}件"],
                 ["排除的案件", "、".join(m.excluded_ids) or "无"],
@@ -183,7 +291,7 @@ def blocks(report: Report) -> list[Block]:
                     str(c.rank),
                     c.case_number or c.id,
                     (c.court or "—") + (f"（{c.court_level}）" if c.court_level else ""),
-                    c.judgment_date or "—",
+                    date_text(c.judgment_date),
                     "、".join(c.charges) or "—",
                     c.sentence_text,
                     f"{c.score:.3f}",
@@ -209,13 +317,12 @@ def blocks(report: Report) -> list[Block]:
         out.append(
             Items(
                 [
-                    f"第{c.rank}项 {c.case_number or c.id}："
-                    + ("；".join(c.reasons) or "文本相似")
-                    + (f"（得分构成：{_components(c.components)}）" if c.components else "")
+                    f"第{c.rank}项 {c.case_number or c.id}：" + ("；".join(c.reasons) or "文本相似")
                     for c in r.results
                 ]
             )
         )
+        out.extend(_score_blocks(r))
 
     # 类案裁判要点
     out.append(h("类案裁判要点"))
@@ -262,12 +369,72 @@ def blocks(report: Report) -> list[Block]:
     return out
 
 
-def _value(v) -> str:
-    return "、".join(map(str, v)) if isinstance(v, list) else str(v)
+# ---------------------------------------------------------------- words for the values
 
 
-def _components(c: dict[str, float]) -> str:
-    return "，".join(f"{k} {v:.3f}" for k, v in c.items())
+def backend_text(backend: str) -> str:
+    """``embedded`` -> 单机嵌入式索引; ``elasticsearch`` -> Elasticsearch 集群 (a product's name)."""
+    return BACKEND_NAMES.get(backend, backend or "—")
+
+
+def licence_text(licence: str) -> str:
+    """``LeCaRD: MIT`` -> ``LeCaRD：MIT 许可``; ``MIT`` -> ``MIT 许可`` (the licence keeps its name)."""
+    if not licence.strip():
+        return "—"
+    source, sep, name = licence.rpartition(":")
+    name = name.strip()
+    text = name if ("许可" in name or "协议" in name) else f"{name} 许可"
+    return f"{source.strip()}：{text}" if sep and source.strip() else text
+
+
+def tokenizer_text(tokenizer: str) -> str:
+    """``jieba-legal:2f98…`` -> ``结巴分词（法律词典，校验值 2f98…）``."""
+    if not tokenizer:
+        return "—"
+    name, sep, digest = tokenizer.partition(":")
+    zh = TOKENIZER_NAMES.get(name)
+    if zh is None:
+        return tokenizer
+    if "legal" in name:
+        return f"{zh}（法律词典，校验值 {digest}）" if sep else f"{zh}（法律词典）"
+    return f"{zh}（校验值 {digest}）" if sep else zh
+
+
+def filters_text(filters: dict) -> str:
+    """The filters of a search in words: ``法院层级：基层、中级；裁判年份自：2019年``."""
+    parts = []
+    for k, v in filters.items():
+        value = "、".join(map(str, v)) if isinstance(v, list) else str(v)
+        if k in ("year_from", "year_to"):
+            value += "年"
+        parts.append(f"{FILTER_NAMES.get(k, k)}：{value}")
+    return "；".join(parts) or "无"
+
+
+def _score_blocks(r: Report) -> list[Block]:
+    """The score of each result and what it is made of, one row per result."""
+    shown = [k for k in SCORE_COLUMNS if any(k in c.components for c in r.results)]
+    if not shown:
+        return []
+    screened = any(c.components.get("stage1", 1.0) < 1.0 for c in r.results)
+    header = ["序号", *(COMPONENT_NAMES[k] for k in shown)] + (["初筛"] if screened else [])
+    rows = []
+    for c in r.results:
+        row = [str(c.rank)] + [f"{c.components[k]:.3f}" if k in c.components else "—" for k in shown]
+        if screened:
+            row.append("未入选（降分）" if c.components.get("stage1", 1.0) < 1.0 else "入选")
+        rows.append(row)
+    parts = []
+    if "score" in shown:
+        parts.append("综合 = 融合 + 要素")
+    if "fused" in shown:
+        parts.append("融合为关键词与语义得分各自标准化后的加权和")
+    if "dense" in shown:
+        parts.append("语义为案情的语义相似度（0至1）")
+    if "structure" in shown:
+        parts.append("要素为罪名、法条、情节、数额、审级、近年各项重合度（0至1）的加权和")
+    parts.append("关键词的原始得分随检索词多少而变，各案之间不可比，未列出")
+    return [Para("得分构成："), Table(header, rows), Para("说明：" + "；".join(parts) + "。", "note")]
 
 
 def _sentencing_blocks(r: Report) -> list[Block]:
@@ -285,23 +452,24 @@ def _sentencing_blocks(r: Report) -> list[Block]:
     rows = [_dist_row("有期徒刑与拘役（合并）", s.months)]
     rows += [_dist_row(k, s.by_kind[k]) for k in TERM_KINDS if k in s.by_kind]
     out.append(Table(DIST_HEADER, rows))
+    out.append(Para(f"{ROUNDING_NOTE}分位数只在案件数不少于{SMALL_SAMPLE}件时计算。", "note"))
     fine_rows = [["适用缓刑（可适用缓刑的案件中）", _pct(s.probation)], ["并处罚金", _pct(s.fine.with_fine)]]
     if s.fine.yuan:
         d = s.fine.yuan
-        fine_rows.append(
-            [
-                "罚金数额",
-                f"中位数{yuan_text(d.median)}，四分位距{yuan_text(d.q1)}–{yuan_text(d.q3)}（{d.n}件）",
-            ]
-        )
+        if d.n >= SMALL_SAMPLE:
+            fine = (
+                f"中位数{yuan_text(d.median)}，四分位距{_span(yuan_text(d.q1), yuan_text(d.q3))}（{d.n}件）"
+            )
+        else:
+            fine = (
+                f"中位数{yuan_text(d.median)}，最低至最高{_span(yuan_text(d.min), yuan_text(d.max))}"
+                f"（{d.n}件，{SMALL_WORDING}）"
+            )
+        fine_rows.append(["罚金数额", fine])
     out.append(Table(["项目", "情况"], fine_rows))
     if s.months is not None:
-        out.append(
-            Chart(
-                alt=_chart_alt(r),
-                histogram=histogram([o.months for o in s.observations if o.kind in ("有期徒刑", "拘役")]),
-            )
-        )
+        bands = term_histogram(r)
+        out.append(Chart(alt=_chart_alt(r), histogram=bands, n=sum(b.count for b in bands)))
     out.append(Para(s.reference.text, "warn" if s.reference.small else "normal"))
     for sub in s.subsets:
         if sub.months is None:
@@ -311,7 +479,8 @@ def _sentencing_blocks(r: Report) -> list[Block]:
             small = f"，{SMALL_WORDING}" if d.n < SMALL_SAMPLE else ""
             out.append(
                 Para(
-                    f"{sub.label}的类案{d.n}件，刑期中位数{months_text(d.median)}，范围{months_text(d.min)}–{months_text(d.max)}{small}。"
+                    f"{sub.label}的类案{d.n}件，刑期中位数{months_text(d.median)}，"
+                    f"范围{_span(months_text(d.min), months_text(d.max))}{small}。"
                 )
             )
     if s.circumstance_notes:
@@ -367,10 +536,49 @@ def _proposed_blocks(r: Report) -> list[Block]:
 def _chart_alt(r: Report) -> str:
     s = r.sentencing
     d = s.months
-    alt = f"同罪名类案主刑刑期分布（有期徒刑与拘役，n={d.n}）：中位数{months_text(d.median)}，四分位距{months_text(d.q1)}–{months_text(d.q3)}"
-    if r.proposed and r.proposed.percentile is not None:
+    alt = f"同罪名类案主刑刑期分布（有期徒刑与拘役，共{d.n}件）：中位数{months_text(d.median)}"
+    if d.n >= SMALL_SAMPLE:
+        alt += f"，四分位距{_span(months_text(d.q1), months_text(d.q3))}"
+    else:
+        alt += f"，最低至最高{_span(months_text(d.min), months_text(d.max))}（{SMALL_WORDING}）"
+    other = s.by_kind.get("管制")
+    if other is not None:
+        alt += f"；另有管制{other.n}件，未绘入"
+    if r.proposed and r.proposed.percentile is not None and r.proposed.proposed.months:
         alt += f"；拟判{months_text(r.proposed.proposed.months)}位于第{r.proposed.percentile:.0f}百分位"
     return alt
 
 
-__all__ = ["Block", "Chart", "Heading", "Items", "Para", "Quote", "Table", "blocks", "histogram"]
+def _clean(block: Block) -> Block:
+    """The block with every string through ``normalise_text``."""
+    changes = {}
+    for f in fields(block):
+        v = getattr(block, f.name)
+        if isinstance(v, str):
+            changes[f.name] = normalise_text(v)
+        elif f.name == "histogram":
+            continue
+        elif isinstance(v, list) and v and isinstance(v[0], list):
+            changes[f.name] = [[normalise_text(x) for x in row] for row in v]
+        elif isinstance(v, list):
+            changes[f.name] = [normalise_text(x) for x in v]
+    return replace(block, **changes)
+
+
+__all__ = [
+    "Band",
+    "Block",
+    "Chart",
+    "Heading",
+    "Items",
+    "Para",
+    "Quote",
+    "Table",
+    "backend_text",
+    "blocks",
+    "filters_text",
+    "histogram",
+    "licence_text",
+    "term_histogram",
+    "tokenizer_text",
+]

@@ -13,6 +13,7 @@ from leian.errors import InvalidInput
 from leian.retrieval.models import Hit, Query, SearchResult
 from leian.retrieval.report.key_points import key_point
 from leian.retrieval.report.model import (
+    BEIJING,
     TIER_NAMES,
     Analysis,
     Method,
@@ -22,6 +23,7 @@ from leian.retrieval.report.model import (
     Requester,
     ResultCase,
     TierGroup,
+    date_text,
 )
 from leian.retrieval.report.sealing import new_report_id, seal
 from leian.retrieval.search import Searcher, statistics_charges
@@ -100,7 +102,7 @@ def assemble_report(
 ) -> Report:
     """The report from the search's outputs (pure: the clock and the id can be injected)."""
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    recent_since = _years_before(now.date(), RECENT_YEARS)
+    recent_since = _years_before(now.astimezone(BEIJING).date(), RECENT_YEARS)  # the reader's calendar day
     results = [_result_case(h, records.get(h.id), recent_since) for h in result.hits]
     pending_case = _pending_case(query, result, pending)
 
@@ -294,7 +296,7 @@ def _analysis(results: list[ResultCase], recent_since: date) -> Analysis:
             )
         else:
             text = (
-                f"检索到{TIER_NAMES.get(tier, tier)}{len(cases)}件（结果第{_ranks(ordered)}项），其中近三年（{recent_since.isoformat()}以后）"
+                f"检索到{TIER_NAMES.get(tier, tier)}{len(cases)}件（结果第{_ranks(ordered)}项），其中近三年（{date_text(recent_since)}以后）"
                 f"的{len(recent)}件；依《指导意见》第九条，可以作为作出裁判的参考。"
             )
         groups.append(
@@ -305,7 +307,7 @@ def _analysis(results: list[ResultCase], recent_since: date) -> Analysis:
         "本省高级人民法院发布的参考性案例及裁判生效的案件；上一级法院及本院裁判生效的案件。除指导性案例外，优先检索近三年的案例。",
     ]
     if not any(r.recent for r in results):
-        notes.append(f"检索结果中没有近三年（{recent_since.isoformat()}以后）作出的裁判。")
+        notes.append(f"检索结果中没有近三年（{date_text(recent_since)}以后）作出的裁判。")
     levels = {r.court_level for r in results if r.court_level}
     if len(levels) > 1 or any(r.committee for r in results):
         committee = [r.rank for r in results if r.committee]

@@ -9,7 +9,9 @@ with the same charge and, when given, the check of a proposed sentence (see ``se
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -21,6 +23,46 @@ from leian.retrieval.sentencing import ProposedCheck, SentencingStats
 
 SCHEMA = "leian.report/1"
 TIER_NAMES = {"普通": "其他裁判生效案件"}  # how the tier is named in the report's words
+
+try:  # the data keeps UTC; what a person reads is Beijing time
+    BEIJING: timezone | ZoneInfo = ZoneInfo("Asia/Shanghai")
+except ZoneInfoNotFoundError:  # no tz database (Windows without tzdata): China keeps UTC+8, no DST since 1991
+    BEIJING = timezone(timedelta(hours=8), "北京时间")
+
+
+def parse_time(iso: str) -> datetime:
+    """An ISO 8601 time as stored in a report (``2026-03-01T09:30:00Z``) as an aware datetime (UTC
+    when it names no zone)."""
+    t = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def beijing_time(iso: str) -> datetime:
+    return parse_time(iso).astimezone(BEIJING)
+
+
+def time_text(iso: str | None) -> str:
+    """``2026-12-06T09:56:00Z`` -> ``2026年12月6日 17时56分（北京时间）``, as official documents write it."""
+    if not iso:
+        return "—"
+    try:
+        t = beijing_time(iso)
+    except ValueError:
+        return iso
+    return f"{t.year}年{t.month}月{t.day}日 {t.hour}时{t.minute:02d}分（北京时间）"
+
+
+def date_text(value: str | date | None) -> str:
+    """``2023-12-06`` (or a date, or the date part of a longer ISO string) -> ``2023年12月6日``; a
+    partial date keeps what it has (``2023-12`` -> ``2023年12月``)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, date):
+        return f"{value.year}年{value.month}月{value.day}日"
+    parts = value[:10].split("-")
+    if not all(p.isdigit() for p in parts) or not 1 <= len(parts) <= 3:
+        return value
+    return "".join(f"{int(p)}{unit}" for p, unit in zip(parts, "年月日", strict=False))
 
 
 class Requester(BaseModel):
@@ -165,6 +207,11 @@ class Report(BaseModel):
         """The report as plain JSON data (what the hash covers, plus the hash)."""
         return self.model_dump(mode="json", by_alias=True)
 
+    @property
+    def created(self) -> datetime:
+        """``created_at`` as an aware datetime (UTC)."""
+        return parse_time(self.created_at)
+
 
 def load_report(data: dict[str, Any] | str | bytes) -> Report:
     """A report from its JSON data; a malformed one is an InvalidInput."""
@@ -177,6 +224,7 @@ def load_report(data: dict[str, Any] | str | bytes) -> Report:
 
 
 __all__ = [
+    "BEIJING",
     "SCHEMA",
     "TIER_NAMES",
     "Analysis",
@@ -189,5 +237,9 @@ __all__ = [
     "Requester",
     "ResultCase",
     "TierGroup",
+    "beijing_time",
+    "date_text",
     "load_report",
+    "parse_time",
+    "time_text",
 ]

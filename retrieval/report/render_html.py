@@ -7,6 +7,7 @@ import html
 import json
 import re
 
+from leian.corpora.text import normalise_text
 from leian.errors import InvalidInput
 from leian.retrieval.report.blocks import Chart, Heading, Items, Para, Quote, Table, blocks
 from leian.retrieval.report.chart import chart_svg
@@ -32,7 +33,9 @@ a{color:inherit;text-decoration:none}}
 
 
 def html_text(report: Report, svg: str | None) -> str:
-    e = html.escape
+    def e(text: str) -> str:  # no control characters in an HTML page (blocks() cleaned its own strings)
+        return html.escape(normalise_text(text))
+
     parts = [
         "<!DOCTYPE html>",
         '<html lang="zh-CN">',

@@ -49,10 +49,11 @@ def markdown_text(report: Report) -> str:
             lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
             lines.append("")
         elif isinstance(b, Chart):
-            top = max((c for _, c in b.histogram), default=0)
-            lines += [f"*图：{_md_escape(b.alt)}*", "", "| 刑期 | 案件数 | |", "|---|---:|---|"]
+            top = max((band.count for band in b.histogram), default=0)
+            lines += [f"*图：{_md_escape(b.alt)}*", "", "| 刑期 | 案件数 | 分布 |", "|---|---:|---|"]
             lines += [
-                f"| {lab} | {c} | {'█' * round(20 * c / top) if top else ''} |" for lab, c in b.histogram
+                f"| {_md_cell(band.label)} | {band.count} | {'█' * round(20 * band.count / top) if top else ''} |"
+                for band in b.histogram
             ]
             lines.append("")
     while lines and not lines[-1]:
