@@ -544,7 +544,12 @@ def _chart_alt(r: Report) -> str:
     other = s.by_kind.get("管制")
     if other is not None:
         alt += f"；另有管制{other.n}件，未绘入"
-    if r.proposed and r.proposed.percentile is not None and r.proposed.proposed.months:
+    if (
+        r.proposed
+        and r.proposed.percentile is not None
+        and r.proposed.proposed.months
+        and d.n >= SMALL_SAMPLE
+    ):
         alt += f"；拟判{months_text(r.proposed.proposed.months)}位于第{r.proposed.percentile:.0f}百分位"
     return alt
 
