@@ -4,6 +4,7 @@ renderers that survive whatever characters a user or a stored judgment brings.""
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 from datetime import UTC, datetime
@@ -303,6 +304,24 @@ def test_docx_is_a4_with_filing_margins_header_footer_and_properties():
     assert props.created == props.modified == datetime(2026, 3, 1, 9, 30, tzinfo=UTC)  # the report's time
     assert props.author == props.last_modified_by == "leian 类案" and props.language == "zh-CN"
     assert "python-docx" not in (props.comments + props.author + props.last_modified_by)
+
+
+def test_verify_sees_a_changed_docx_footer(tmp_path):
+    import zipfile
+
+    rep = fixed_report(PROPOSED)
+    src = zipfile.ZipFile(io.BytesIO(render(rep, "docx")))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "word/footer1.xml":
+                data = data.replace(rep.sha256[:8].encode(), b"00000000")
+            z.writestr(item, data)
+    path = tmp_path / "r.docx"
+    path.write_bytes(out.getvalue())
+    res = verify(path)
+    assert not res.ok and "header or footer" in res.message
 
 
 def test_docx_fonts_are_set_for_chinese_text():

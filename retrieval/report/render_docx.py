@@ -279,6 +279,15 @@ def docx_text(doc) -> list[str]:
     return out
 
 
+def docx_margin_text(doc) -> list[str]:
+    """The text of every section's header and footer (the report id, the SHA-256, the page line)."""
+    out = []
+    for sec in doc.sections:
+        for part in (sec.header, sec.footer):
+            out.extend(p.text for p in part.paragraphs)
+    return out
+
+
 def docx_picture_count(doc) -> int:
     return len(doc.inline_shapes)
 
@@ -309,6 +318,7 @@ __all__ = [
     "MARGINS_MM",
     "PAGE_MM",
     "docx_data",
+    "docx_margin_text",
     "docx_picture_count",
     "docx_text",
     "open_docx",

@@ -16,6 +16,7 @@ from leian.retrieval.report.formats import ReportFormat
 from leian.retrieval.report.model import Report
 from leian.retrieval.report.render_docx import (
     docx_data,
+    docx_margin_text,
     docx_picture_count,
     docx_text,
     open_docx,
@@ -75,6 +76,10 @@ def same_rendering(raw: bytes, fmt: str, report: Report) -> tuple[bool, str]:
         mine, fresh = docx_text(doc), docx_text(fresh_doc)
         if mine != fresh:
             return False, "text " + _first_difference(mine, fresh)
+        if docx_margin_text(doc) != docx_margin_text(fresh_doc):
+            return False, "header or footer " + _first_difference(
+                docx_margin_text(doc), docx_margin_text(fresh_doc)
+            )
         if docx_picture_count(doc) != docx_picture_count(fresh_doc):
             return False, "the chart picture was removed or added"
         return True, ""
