@@ -71,9 +71,9 @@ def tier_of(
     national = [r for r in rows if not r.province]
     if not national:
         return _by_circumstance(tiers)
-    region = _province(province)
+    province = _province(province)
     outcomes = {
-        key: _tier_outcome(key, national, rows, elements, region)
+        key: _tier_outcome(key, national, rows, elements, province)
         for key in dict.fromkeys(r.condition_key for r in national)
     }
     _apply_requirements(national, outcomes)
@@ -82,6 +82,7 @@ def tier_of(
 
     chosen: TierRow | None = None
     doubts: list[str] = []  # tiers above the chosen one the elements may meet
+    doubtful: list[ThresholdRow] = []
     undecided: list[TierRow] = []  # tiers above the chosen one that no figure decides
     for tier in reversed(tiers):
         outcome = outcomes.get(tier.condition_key)
@@ -92,6 +93,7 @@ def tier_of(
             break
         elif outcome.met is None:
             doubts += outcome.reasons
+            doubtful += outcome.used
     fallback = chosen is None  # no tier is met for sure: the mildest one, with what kept it open
     chosen = chosen or tiers[0]
     own = outcomes.get(chosen.condition_key, _Outcome())
@@ -104,7 +106,6 @@ def tier_of(
         clauses.append(_undecided(undecided))
     lower = "按较低档次，" if doubts else ""
     clauses.append(f"{lower}适用{chosen.article}第{_cn(chosen.level)}档：{chosen.penalty_text}")
-    doubtful = [r for o in outcomes.values() if o.met is None for r in o.used]
     thresholds = tuple(dict.fromkeys(own.used + doubtful))
     return TierDecision(
         charge=chosen.charge,
@@ -128,7 +129,8 @@ def _by_circumstance(tiers: Sequence[TierRow]) -> TierDecision:
             rule=f"本罪只有一个量刑幅度，{penalty}",
             certain=True,
         )
-    rule = f"本罪各档次取决于情节（{'；'.join(f'{t.condition}：第{_cn(t.level)}档' for t in others)}），系统不评估情节，按基本档次{penalty}"
+    turns = "；".join(f"{t.condition}：第{_cn(t.level)}档" for t in others)
+    rule = f"其他档次取决于情节（{turns}），系统不评估情节，按基本档次{penalty}"
     return TierDecision(charge=base.charge, tier=base, thresholds=(), rule=rule, certain=False)
 
 

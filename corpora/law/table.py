@@ -46,5 +46,12 @@ def parse_row(model: type[Row], path: Path, number: int, row: dict[str, str]) ->
     try:
         return model.model_validate({k: v for k, v in row.items() if v != ""})
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(_problem(e) for e in exc.errors())
         raise LawDataError(f"{path.name} line {number} ({row.get('charge', '')}): {problems}") from None
+
+
+def _problem(error: dict) -> str:
+    """``field: message``, or the message alone for a rule across fields."""
+    message = error["msg"].removeprefix("Value error, ")
+    where = ".".join(map(str, error["loc"]))
+    return f"{where}: {message}" if where else message
