@@ -1,19 +1,23 @@
 """Sentencing elements per defendant, each with its span: ``find_elements``.
 
-What is read for which defendant follows the chapter of the Criminal Law that defines their charge
-(``corpora/data/charges.tsv``): a 数额 for the economic, property and corruption chapters (三、五、八);
-drug kinds and grams for 第六章第七节; injuries and deaths for the public-safety, person and
-public-order chapters (二、四、六章第一节) and 抢劫; the responsibility share and 逃逸 for road traffic
-crimes; blood alcohol for anyone it is stated for. 犯罪形态 and the role in a joint crime come from
+What is read for which defendant follows the law that defines their charge (``corpora/data``):
+a 数额 for the economic, property and corruption chapters (三、五、八) and for any 罪名 whose tiers or
+thresholds turn on a 数额 (掩饰、隐瞒犯罪所得 …); drug kinds and grams for 第六章第七节; injuries and
+deaths for the public-safety, person and public-order chapters (二、四、六章第一节) and 抢劫, where "no
+death" (0) is stated only for charges whose tiers turn on an injury or a death; the responsibility
+share for road traffic crimes and 逃逸 for 交通肇事; blood alcohol for anyone it is stated for. 犯罪形态 and the role in a joint crime come from
 the circumstances the court accepted (``extract_circumstances``), which are bound to defendants
 already. Each module's docstring gives its rule.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import cache
 
 from leian.corpora.dictionaries import charge_row
+from leian.corpora.law import thresholds_of, tiers_of
 from leian.corpora.record import DrugQuantity, Elements
 from leian.indexer.elements.counts import defendant_counts
 from leian.indexer.elements.harm import defendant_harm, defendant_traffic
@@ -31,6 +35,7 @@ STAGES = ("预备", "中止", "未遂")  # a circumstance the court accepted →
 ROLES = ("胁从犯", "从犯", "主犯")
 
 
+@cache
 def reads(charge: str) -> frozenset[str]:
     """Which elements are read for a defendant convicted of ``charge`` (any 罪名 form)."""
     row = charge_row(charge)
@@ -38,12 +43,19 @@ def reads(charge: str) -> frozenset[str]:
         return frozenset()
     official, chapter, section = row.name, row.chapter, row.section
     kinds = set()
-    if chapter.startswith(MONEY_CHAPTERS):
+    conditions = "".join(t.condition for t in tiers_of(official))
+    if (
+        chapter.startswith(MONEY_CHAPTERS)
+        or "数额" in conditions
+        or any(r.element == "amount_yuan" for r in thresholds_of(official))
+    ):
         kinds.add("money")
     if section == DRUG_SECTION:
         kinds.add("drugs")
     if chapter.startswith(HARM_CHAPTERS) or section == HARM_SECTION or official in HARM_CHARGES:
         kinds.add("harm")
+    if chapter.startswith("第四章") or official in TRAFFIC_CHARGES or re.search(r"伤|死亡", conditions):
+        kinds.add("deaths")
     if official in TRAFFIC_CHARGES:
         kinds.add("traffic")
     if official in ESCAPE_CHARGES:
@@ -93,7 +105,8 @@ def find_elements(
             spans += [(f"{f}.drugs", a, b) for a, b in drugs[i].spans]
         if i in harm:
             e["injuries"] = harm[i].injuries
-            e["deaths"] = harm[i].deaths
+            if harm[i].deaths or "deaths" in kinds[i]:
+                e["deaths"] = harm[i].deaths
             spans += [(f"{f}.injuries", a, b) for a, b in harm[i].spans]
         if i in traffic:
             e["traffic_responsibility"] = traffic[i].responsibility
