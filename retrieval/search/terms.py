@@ -13,7 +13,7 @@ _NUMBER = re.compile(r"[0-9.]+")
 # names of administrative divisions (江阴市, 宝安区, 舒景村 …): a 2-character word such as 超市,
 # 社区 or 农村 is an ordinary noun and stays, and so do the zones a crime is defined by (禁猎区, 禁渔区,
 # 自然保护区, 军事禁区, 军事管理区, 监区 …)
-_PLACE = re.compile(r"(?!.*(?:禁|保护|监|危险|风景|军事|管理|管制|边境))[\u4e00-\u9fff]{2,}[省市县区镇乡村]")
+PLACE = re.compile(r"(?!.*(?:禁|保护|监|危险|风景|军事|管理|管制|边境))[\u4e00-\u9fff]{2,}[省市县区镇乡村]")
 
 
 def weighted_terms(tokens: list[str], cfg: SearchConfig, power: float | None = None) -> dict[str, float]:
@@ -23,7 +23,7 @@ def weighted_terms(tokens: list[str], cfg: SearchConfig, power: float | None = N
     return {
         t: float(n) ** p
         for t, n in Counter(tokens).items()
-        if (cfg.query_numbers or not _NUMBER.fullmatch(t)) and (cfg.query_places or not _PLACE.fullmatch(t))
+        if (cfg.query_numbers or not _NUMBER.fullmatch(t)) and (cfg.query_places or not PLACE.fullmatch(t))
     }
 
 
@@ -39,4 +39,4 @@ def searchable_terms(tokens: list[str], cfg: SearchConfig) -> dict[str, float]:
     return terms
 
 
-__all__ = ["HAN", "searchable_terms", "weighted_terms"]
+__all__ = ["HAN", "PLACE", "searchable_terms", "weighted_terms"]
