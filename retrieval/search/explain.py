@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from itertools import islice
 
 from leian.corpora.dictionaries import charge_group
@@ -12,6 +13,7 @@ from leian.corpora.record import CaseRecord
 from leian.indexer.charge_model import ChargeModel
 from leian.retrieval.models import ChargePrediction, Highlight, Hit
 from leian.retrieval.search.config import SearchConfig
+from leian.retrieval.search.display_terms import display_terms, distinct_terms, not_naming
 from leian.retrieval.search.structure import CONFIDENT, confident_statutes
 from leian.retrieval.search.terms import HAN
 
@@ -20,24 +22,6 @@ MAX_MATCHED_TERMS = 12
 # idf (1 + ln((1 + n) / (1 + df))) under 2: a word in more than ~37% of the judgments
 COMMON_IDF = 2.0
 _PARTY_MARK = "某"  # what judgments put for a person's given name (郭某, 李某甲, 某某)
-
-
-def distinct_terms(terms: Sequence[str], limit: int) -> list[str]:
-    """The first ``limit`` terms, none inside another: 三轮 says nothing that 三轮车 does not, so the
-    longer one is kept (in the place of the first shorter one it holds) and the shorter dropped."""
-    kept: list[str] = []
-    for t in terms:
-        if any(t in k for k in kept):
-            continue
-        inner = [j for j, k in enumerate(kept) if k in t]
-        if inner:
-            kept[inner[0]] = t
-            kept = [k for j, k in enumerate(kept) if j not in inner[1:]]
-        else:
-            kept.append(t)
-        if len(kept) == limit:
-            break
-    return kept
 
 
 class TermRarity:
@@ -67,6 +51,12 @@ class TermRarity:
         return sorted(kept, key=lambda t: (-idf.get(t, unseen) * len(t), order[t]))
 
 
+@lru_cache(maxsize=16)
+def _shown(nameable: tuple[str, ...], facts: str) -> list[str]:
+    """``display_terms`` once per query, not once per hit (the hits of a search share both)."""
+    return display_terms(nameable, facts)
+
+
 def explain_hit(
     rank: int,
     cid: str,
@@ -88,7 +78,13 @@ def explain_hit(
     shared_statutes = [s for s in rec.statutes if s in q_stat]
     shared_circ = [c for c in rec.circumstances if c in pending.circumstances]
     facts = rec.sections.facts or ""
-    matched = distinct_terms([t for t in nameable if t in facts], MAX_MATCHED_TERMS)
+    # what the two cases share, as a report may name it: no person, place, date or number of the
+    # pending case (display_terms), nor a piece of this judgment's defendants' names
+    shown = _shown(tuple(nameable), pending.sections.facts or pending.text or "")
+    matched = distinct_terms(
+        not_naming([t for t in shown if t in facts], facts, [d.name for d in rec.defendants]),
+        MAX_MATCHED_TERMS,
+    )
     highlights = []
     for t in matched:  # a few occurrences per term are enough to read why; long facts repeat words
         for m in islice(re.finditer(re.escape(t), facts), MAX_HIGHLIGHTS_PER_TERM):
