@@ -27,6 +27,7 @@ from leian.retrieval.report.model import (
 )
 from leian.retrieval.report.sealing import new_report_id, seal
 from leian.retrieval.search import Searcher, statistics_charges
+from leian.retrieval.search.display_terms import SHOWN_TERMS, by_general_rarity, display_terms
 from leian.retrieval.sentencing import (
     ProposedCheck,
     ProposedSentence,
@@ -200,9 +201,13 @@ def _method(desc: dict[str, Any], query: Query, result: SearchResult, stats_k: i
         methods.append(f"语义检索：向量模型（{desc.get('model') or '—'}）的语义相似度")
         methods.append("融合排序：关键词与语义得分各自标准化后加权相加")
     methods.append("法条关联检索：按罪名、法条、量刑情节、涉案数额的重合程度加分重排")
+    # the 检索词 a report names: the legal and factual words of the case, rarest first — no person,
+    # place, date, number or fragment (display_terms); the ranking used every term all the same
+    shown = display_terms(result.query_terms, query.facts, order=by_general_rarity, limit=SHOWN_TERMS)
     return Method(
         methods=methods,
-        query_terms=list(result.query_terms),
+        query_terms=shown,
+        query_terms_total=len(result.query_terms),
         filters={k: v for k, v in result.filters.model_dump(mode="json").items() if v not in (None, [])},
         charges_given=result.charges_given,
         charges_predicted=list(result.charges_predicted),

@@ -94,7 +94,10 @@ class Method(BaseModel):
     """检索方法."""
 
     methods: list[str]
+    # the 检索词 the report names: the most distinctive legal and factual words of the facts (at most
+    # SHOWN_TERMS; no person, place, date, number or fragment — retrieval.search.display_terms)
     query_terms: list[str]
+    query_terms_total: int = 0  # how many terms the keyword search used (every token, names included)
     filters: dict[str, Any]
     charges_given: list[str] | None
     charges_predicted: list[ChargePrediction]
