@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from leian.corpora.dictionaries import legal_words
+from leian.indexer.tokenize import Tokenizer
 from leian.retrieval.search.terms import PLACE
 
 SHOWN_TERMS = 20  # how many terms a report's method lists
@@ -242,8 +243,6 @@ class FactsWords:
 @lru_cache(maxsize=64)
 def facts_words(facts: str) -> FactsWords:
     """Rule 4's inventory for ``facts`` (memoised: a report's method and its hits ask for the same)."""
-    from leian.indexer.tokenize import Tokenizer
-
     lex = lexicon()
     tokens = _located(facts, Tokenizer().tokenize(facts))
     starting = {start: word for word, start, _ in tokens}
