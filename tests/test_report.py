@@ -39,6 +39,7 @@ from leian.retrieval.report.render_docx import render_docx
 from leian.retrieval.report.render_html import render_html
 from leian.retrieval.report.render_markdown import MD_DATA_OPEN, render_markdown
 from leian.retrieval.search import open_searcher
+from leian.retrieval.search.display_terms import SHOWN_TERMS, by_general_rarity, display_terms
 from leian.retrieval.sentencing import ProposedSentence, comparable_observations
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -329,7 +330,11 @@ def test_sentencing_numbers_rest_on_the_same_charge_cases(report):
     assert "14件" in report.sentencing_note
     notes = {n.circumstance for n in s.circumstance_notes}
     assert notes == {"坦白", "赔偿谅解"}
-    assert report.proposed.status == "类案冲突" and report.proposed.conflict
+    # 有期徒刑4年 for a 4,000元 theft: above the first tier's three years (an error of law), and
+    # above the similar cases' usual band as well — reported as the error, with both reasons
+    assert report.proposed.status == "超出法定刑幅度" and report.proposed.outside_statutory
+    assert any(r.startswith("【超出法定刑幅度】") for r in report.proposed.reasons)
+    assert any(r.startswith("【冲突】") for r in report.proposed.reasons)
 
 
 def test_every_section_is_rendered_in_order(report):
@@ -459,7 +464,7 @@ def _flip(text: str, old: str, new: str) -> str:
         ("json", '"months": 48', '"months": 47'),
         ("md", "杭州市上城区人民法院", "杭州市上城区人民法阮"),  # visible text
         ("md", "DATA", ""),  # one character of the embedded data
-        ("html", "类案冲突：拟量刑建议", "类案一致：拟量刑建议"),
+        ("html", "超出法定刑幅度：拟量刑建议", "未超法定刑幅度：拟量刑建议"),
         ("html", '"months": 48', '"months": 47'),
     ],
 )
@@ -561,7 +566,9 @@ def test_report_on_the_sample_index(searcher, theft_query, tmp_path):
     assert [r.id for r in rep.results] == [h.id for h in res.hits]
     assert [r.case_number for r in rep.results] == [h.case_number for h in res.hits]
     assert rep.method.charges_used == res.charges_used
-    assert rep.method.query_terms == res.query_terms and "地名不作检索词" in rep.method.methods[0]
+    shown = display_terms(res.query_terms, theft_query.facts, order=by_general_rarity, limit=SHOWN_TERMS)
+    assert rep.method.query_terms == shown and rep.method.query_terms_total == len(res.query_terms)
+    assert "地名不作检索词" in rep.method.methods[0]
     charges = rep.pending.charges
     top = max(res.charges_predicted, key=lambda p: p.probability).charge
     assert charges == (theft_query.charges or [top]) == rep.method.stats_charges == rep.sentencing.charges
@@ -577,9 +584,14 @@ def test_report_on_the_sample_index(searcher, theft_query, tmp_path):
     assert run.stats_ids == [cid for cid in ranked if cid in set(run.stats_ids)]  # in score order
     assert not set(run.stats_ids) & set(theft_query.exclude_ids)
     obs, excluded, unknown = comparable_observations(same, charges)
-    s = rep.sentencing
-    assert s.n_cases == len(obs) and s.n_excluded_multi == excluded and s.n_unknown == unknown
-    assert s.months.n == sum(1 for o in obs if o.kind in ("有期徒刑", "拘役"))
+    s, picture = rep.sentencing, rep.pictures[0]
+    assert picture.n_charge == len(obs) and s.n_excluded_multi == excluded and s.n_unknown == unknown
+    if picture.basis == "同档次":  # the pending case's tier first, when it has enough cases
+        assert s.n_cases == picture.n_same_tier >= 3
+        assert {o.tier_level for o in s.observations} == {picture.statutory.level}
+    else:
+        assert s.n_cases == len(obs)
+    assert s.months.n == sum(1 for o in s.observations if o.kind in ("有期徒刑", "拘役"))
     assert len(same) <= 50 and s.n_cases + excluded + unknown <= len(same)
     assert rep.proposed is not None and rep.proposed.n == s.months.n
     for fmt in ("json", "md", "html", "docx"):
@@ -613,8 +625,28 @@ def test_uncertain_charge_prediction_is_flagged():
             ChargePrediction(charge="诈骗罪", probability=0.26),
         ]
     )
-    assert rep.pending.charges == ["盗窃罪"] and "把握不大" in rep.sentencing_note
+    assert rep.pending.charges == ["盗窃罪", "诈骗罪"] and "把握不大" in rep.sentencing_note
     assert "把握不大" not in fixed_report().sentencing_note
+
+
+def test_close_predicted_charges_each_get_a_picture_and_given_charges_win():
+    """Within 10 points of the likeliest, each predicted charge is pictured on its own; a charge the
+    prosecutor gives replaces the predictions."""
+    close = [
+        ChargePrediction(charge="盗窃罪", probability=0.61),
+        ChargePrediction(charge="诈骗罪", probability=0.60),
+    ]
+    rep = _with_predictions(close)
+    assert [p.charge for p in rep.pictures] == ["盗窃罪", "诈骗罪"]
+    theft, fraud = rep.pictures
+    assert theft.stats.n_cases == 14  # each charge's own cases, counted apart
+    assert all(o.charges == ["盗窃罪"] for o in theft.stats.observations)
+    assert all(o.charges == ["诈骗罪"] for o in fraud.stats.observations)
+    apart = [
+        ChargePrediction(charge="盗窃罪", probability=0.61),
+        ChargePrediction(charge="诈骗罪", probability=0.40),
+    ]
+    assert [p.charge for p in _with_predictions(apart).pictures] == ["盗窃罪"]
 
 
 def test_no_charge_means_no_statistics():

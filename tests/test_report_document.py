@@ -409,8 +409,8 @@ def fast_charts(base_report):
     """The chart does not depend on the facts: draw it once for all the examples."""
     png, svg = chart_module.chart_png(base_report), chart_module.chart_svg(base_report)
     mp = pytest.MonkeyPatch()
-    mp.setattr(docx_module, "chart_png", lambda _r: png)
-    mp.setattr(html_module, "chart_svg", lambda _r: svg)
+    mp.setattr(docx_module, "chart_png", lambda _r, _i=0: png)
+    mp.setattr(html_module, "chart_svg", lambda _r, _i=0: svg)
     yield
     mp.undo()
 

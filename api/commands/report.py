@@ -149,7 +149,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
-    if report.proposed is not None and report.proposed.conflict:
-        why = [r for r in report.proposed.reasons if r.startswith("【冲突】")]
-        print("类案冲突: " + " ".join(r.removeprefix("【冲突】") for r in why), file=sys.stderr)
+    checks = [(p.charge, p.proposed) for p in report.pictures if p.proposed is not None]
+    for charge, check in checks:
+        if check.conflict:
+            marks = ("【超出法定刑幅度】", "【冲突】")
+            why = [
+                r.removeprefix(marks[0]).removeprefix(marks[1]) for r in check.reasons if r.startswith(marks)
+            ]
+            where = f"（{charge}）" if len(checks) > 1 else ""
+            print(f"{check.status}{where}: " + " ".join(why), file=sys.stderr)
     return 0

@@ -92,6 +92,12 @@ def find_elements(
     harm = defendant_harm(text, [facts, reasoning], names, n, defendant_names, want["harm"])
     traffic = defendant_traffic(text, facts, reasoning, names, n, want["traffic"], want["escape"])
     bac = defendant_bac(text, [facts, reasoning], names, n)
+    # A road accident's dead and injured are the accident's: every driver charged for it shares them.
+    drivers = [i for i in want["traffic"] if i in harm]
+    if len(drivers) > 1:
+        toll = max((harm[i] for i in drivers), key=lambda h: ((h.deaths or 0), len(h.injuries)))
+        for i in drivers:
+            harm[i] = toll
     times = defendant_counts(text, reasoning, facts, names, n, set(money) | set(drugs))
     out: list[Elements] = []
     for i in range(n):

@@ -24,8 +24,8 @@ _GRADE = re.compile(r"(?P<g>轻微伤|轻伤(?P<l1>[一二]级)?|重伤(?P<l2>[�
 _NEG = re.compile(r"(?:未|不|没有|尚未|不构成|未达到?|达不到)[^，。；]{0,4}$")
 # the person a grade belongs to: the last name-like word before it in the clause
 _PERSON = re.compile(
-    r"(?:被害人|受害人|伤者|被告人|其)?(?P<p>[\u4e00-\u9fff]{1,3}?(?:某某|某[甲乙丙丁戊\d]?|[×Ｘ*＊]+)|[\u4e00-\u9fff]{2,3}?)"
-    r"(?=的?(?:损伤|伤情|伤势|所受|人体损伤|构成|系|为|受|致|轻|重|头|面|左|右|胸|腹|身体|鼻|眼|肋|腿|手|足|耳|颈|背))"
+    r"(?:被害人|受害人|伤者|被告人|致|将|把|对|造成)(?P<p>[\u4e00-\u9fff]{1,2}?(?:某+[甲乙丙丁戊\d]?|[×Ｘ*＊]+)|[\u4e00-\u9fff]{2,3}?)"
+    r"(?=的|受|身体|头|面|左|右|胸|腹|致|构成|系|为|经|轻|重|、|，|鉴定)"
 )
 _VICTIM_WORD = re.compile(r"被害人|受害人|伤者|死者")
 _DEATHS_N = re.compile(
@@ -38,6 +38,8 @@ _DEATH_NEG = re.compile(r"(?:未|没有|并未|未能|不)(?:造成|致)?[^，�
 _RESPONSIBILITY = re.compile(
     r"(?:负|承担|应负|负有|应承担)(?:本次|此次|该起|这起|此|该|本)?(?:交通)?(?:事故|事件)?(?:的)?(?P<r>全部|主要|同等|次要)责任"
 )
+# a share stated without a name is the subject's only when nothing but a pronoun or a preamble precedes it
+_OWN_SHARE = re.compile(r"\s*(?:经[^，。；]{0,30}?认定[：:]?)?\s*(?:其|被告人|应由其|由其|该司机)?\s*")
 _ESCAPE = re.compile(r"逃逸|逃离(?:事故)?现场|驾车逃离|弃车逃")
 _ESCAPE_NEG = re.compile(r"(?:不|未|没有|并未|不属|不构成|不能认定|不应认定|不宜认定)[^，。；]{0,8}$")
 _ESCAPE_NEG_AFTER = re.compile(r"^[^，。；]{0,6}(?:不成立|不能成立|证据不足|不予认定)")
@@ -105,7 +107,7 @@ def defendant_harm(
             for m in _DIED.finditer(text, c.start, c.end):
                 if _DEATH_NEG.search(text, c.start, m.start()):
                     continue
-                person = _person(text, c.start, m.start()) or "?"
+                person = _person(text, c.sentence_start, m.start()) or "?"
                 if any(person.startswith(d) or d.startswith(person) for d in defendant_names):
                     continue
                 for i in subject:
@@ -132,8 +134,9 @@ def defendant_harm(
 
 
 def _person(text: str, lo: int, pos: int) -> str | None:
+    """The person named last before ``pos`` in ``text[lo:pos]`` (the injured or the dead)."""
     last = None
-    for m in _PERSON.finditer(text, max(lo, pos - 14), pos):
+    for m in _PERSON.finditer(text, max(lo, pos - 40), pos):
         last = m
     return last.group("p") if last else None
 
@@ -167,6 +170,8 @@ def defendant_traffic(
             if c.other_person and not c.named:
                 continue
             for m in _RESPONSIBILITY.finditer(text, c.start, c.end):
+                if not c.named and not _OWN_SHARE.fullmatch(text, c.start, m.start()):
+                    continue  # "王某负次要责任": someone else's share
                 for i in c.subject:
                     resp[i] = (m.group("r"), m.start("r"), m.end())
     escape: dict[int, tuple[int, int]] = {}

@@ -224,8 +224,13 @@ def defendant_bac(text: str, spans: list[tuple[int, int]], names, n: int) -> dic
             if c.other_person and not c.named:
                 continue
             for rx, scale in _BAC_FORMS:
-                for m in rx.finditer(text, c.start, c.end):
+                # the sentence up to this clause: "血样中检出乙醇，含量为每百毫升99毫克"
+                for m in rx.finditer(text, c.sentence_start, c.end):
+                    if m.start("v") < c.start:
+                        continue
                     v = float(m.group("v").replace("．", ".")) * scale
+                    if v <= 0:
+                        continue  # 未检出: no alcohol is not a figure
                     where = breath if _BREATH.search(text, c.sentence_start, m.start()) else blood
                     for i in c.subject:
                         where.setdefault(i, BacFinding(round(v, 3), m.start("v"), m.end()))

@@ -12,8 +12,12 @@ from leian.retrieval.sentencing import (
     POOLED_KINDS,
     SMALL_SAMPLE,
     SMALL_WORDING,
+    STATUTORY_DEFINITION,
     TERM_KINDS,
+    ChargePicture,
     Distribution,
+    ProposedCheck,
+    SentencingStats,
     months_text,
     sentence_text,
     yuan_text,
@@ -120,6 +124,7 @@ class Chart:
     alt: str
     histogram: list[Band] = field(default_factory=list)  # the bars the chart draws, and the text form
     n: int = 0  # the cases drawn: the sum of the histogram, the n of the table's pooled row
+    picture: int = 0  # which charge's picture (Report.pictures) it draws
 
 
 Block = Heading | Para | Items | Quote | Table | Chart
@@ -192,14 +197,22 @@ def histogram(months: list[float], include: tuple[float, ...] = ()) -> list[Band
     return bands[keep[0] : keep[-1] + 1] if keep else []
 
 
-def term_histogram(report: Report) -> list[Band]:
+def picture_figures(report: Report, picture: int = 0) -> tuple[SentencingStats | None, ProposedCheck | None]:
+    """The statistics and the proposal check of one charge's picture (a report made before pictures
+    has the one set of figures)."""
+    if report.pictures:
+        p = report.pictures[picture]
+        return p.stats, p.proposed
+    return report.sentencing, report.proposed
+
+
+def term_histogram(report: Report, picture: int = 0) -> list[Band]:
     """The histogram of the pooled terms (有期徒刑 and 拘役) of the comparable cases, with the band of the
     proposed term when it is one of them: what the chart draws and the Markdown lists."""
-    s = report.sentencing
+    s, prop = picture_figures(report, picture)
     if s is None or s.months is None:
         return []
     months = [o.months for o in s.observations if o.kind in POOLED_KINDS and o.months is not None]
-    prop = report.proposed
     include = ()
     if prop is not None and prop.proposed.kind in POOLED_KINDS and prop.proposed.months:
         include = (prop.proposed.months,)
@@ -268,10 +281,11 @@ def _blocks(report: Report) -> list[Block]:
                 ["返回结果数", f"相似案例{m.top_k}件；量刑统计最多取{m.stats_k}件"],
                 ["排除的案件", "、".join(m.excluded_ids) or "无"],
                 [
-                    f"检索词（共{len(m.query_terms)}个）",
-                    "、".join(m.query_terms[:40]) + ("等（列前40个）" if len(m.query_terms) > 40 else "")
-                    or "—",
+                    f"检索词（共{m.query_terms_total or len(m.query_terms)}个，列区分度最高的{len(m.query_terms)}个；"
+                    "人名、地名、日期、数量不列）",
+                    "、".join(m.query_terms) or "—",
                 ],
+                ["检索要素", _search_elements(r) or "—"],
             ],
         )
     )
@@ -437,11 +451,63 @@ def _score_blocks(r: Report) -> list[Block]:
     return [Para("得分构成："), Table(header, rows), Para("说明：" + "；".join(parts) + "。", "note")]
 
 
+def _search_elements(r: Report) -> str:
+    """检索要素: the pending case's sentencing elements and the tier they set, apart from the terms."""
+    parts = [
+        f"{d.name}：{'、'.join(d.elements_text)}"
+        if len(r.pending.defendants) > 1
+        else "、".join(d.elements_text)
+        for d in r.pending.defendants
+    ]
+    if not r.pending.defendants and r.pending.amount_yuan is not None:
+        parts.append(f"数额{yuan_text(r.pending.amount_yuan)}")
+    for p in r.pictures:
+        v = p.statutory
+        if v is not None and v.level is not None:
+            parts.append(
+                f"{p.charge}：{v.condition_label}（第{NUMERALS[v.level - 1]}档{'' if v.certain else '，待核实'}）"
+            )
+    return "；".join(parts)
+
+
 def _sentencing_blocks(r: Report) -> list[Block]:
-    s = r.sentencing
     out: list[Block] = [Para(r.sentencing_note)]
-    if s is None:
-        return out
+    if r.pictures:
+        for i, p in enumerate(r.pictures):
+            if len(r.pictures) > 1:
+                out.append(Heading(3, f"（{NUMERALS[i]}）{p.charge}"))
+            out += _statutory_blocks(p)
+            out += _stats_blocks(r, p.stats, i)
+        out.append(Para(STATUTORY_DEFINITION, "note"))
+    elif r.sentencing is not None:
+        out += _stats_blocks(r, r.sentencing, 0)
+    return out
+
+
+def _statutory_blocks(p: ChargePicture) -> list[Block]:
+    v = p.statutory
+    if v is None:
+        return [
+            Para(f"法定刑：{p.charge}不在本系统的法定刑数据中，未作档次判断。", "warn"),
+            Para(p.basis_text),
+        ]
+    tier = f"第{NUMERALS[v.level - 1]}档（共{v.tiers}档）" if v.level else f"全部{v.tiers}档"
+    rows = [
+        ["法定刑档次", f"{v.article}{tier}：{v.condition}"],
+        ["法定刑", v.penalty_text],
+        ["认定依据", v.rule + ("" if v.certain else "（档次认定不确定，请核实要素）")],
+        ["规则出处", "；".join(v.sources)],
+    ]
+    out: list[Block] = [Table(["项目", "内容"], rows), Para(p.basis_text)]
+    if not v.certain:
+        out.append(Para("法定刑档次的认定不确定：请核实待决案件要素及所在省份的数额标准。", "warn"))
+    if p.reference_note:
+        out.append(Para(p.reference_note, "warn"))
+    return out
+
+
+def _stats_blocks(r: Report, s: SentencingStats, picture: int) -> list[Block]:
+    out: list[Block] = []
     if s.n_cases == 0:
         out.append(Para("检索结果中没有可比的同罪名类案，无法统计量刑。", "warn"))
         return out
@@ -468,8 +534,10 @@ def _sentencing_blocks(r: Report) -> list[Block]:
         fine_rows.append(["罚金数额", fine])
     out.append(Table(["项目", "情况"], fine_rows))
     if s.months is not None:
-        bands = term_histogram(r)
-        out.append(Chart(alt=_chart_alt(r), histogram=bands, n=sum(b.count for b in bands)))
+        bands = term_histogram(r, picture)
+        out.append(
+            Chart(alt=_chart_alt(r, picture), histogram=bands, n=sum(b.count for b in bands), picture=picture)
+        )
     out.append(Para(s.reference.text, "warn" if s.reference.small else "normal"))
     for sub in s.subsets:
         if sub.months is None:
@@ -507,6 +575,7 @@ def _sentencing_blocks(r: Report) -> list[Block]:
     out.append(Para(s.reference_definition, "note"))
     cases = [
         f"{o.case_number or o.case_id}：{o.defendant}，{sentence_text(o.kind, o.months, o.probation_months, o.fine_yuan)}"
+        + (f"（{o.element}）" if o.element else "")
         for o in s.observations
     ]
     out.append(Para(f"统计所依据的{len(cases)}件类案："))
@@ -514,27 +583,38 @@ def _sentencing_blocks(r: Report) -> list[Block]:
     return out
 
 
+VERDICTS = {
+    "一致": ("与类案量刑基本一致，且在法定刑幅度之内。", "ok"),
+    "类案冲突": ("类案冲突：拟量刑建议偏离同罪名类案的通常量刑，请说明理由或复核。", "warn"),
+    "无法判断": ("可比类案过少，无法判断是否偏离类案；法定刑幅度的比对见下。", "note"),
+    "超出法定刑幅度": (
+        "超出法定刑幅度：拟量刑建议不在待决案件所在档次的法定刑之内，属适用法律错误，须纠正。",
+        "warn",
+    ),
+}
+
+
 def _proposed_blocks(r: Report) -> list[Block]:
-    c = r.proposed
-    if c is None:
+    checks = [(p.charge, p.proposed) for p in r.pictures if p.proposed] or (
+        [("", r.proposed)] if r.proposed else []
+    )
+    if not checks:
         return [Para("未提供拟量刑建议。")]
-    p = c.proposed
-    verdict = {
-        "一致": ("与类案量刑基本一致。", "ok"),
-        "类案冲突": ("类案冲突：拟量刑建议偏离同罪名类案的通常量刑，请说明理由或复核。", "warn"),
-        "无法判断": ("可比类案过少，无法判断。", "note"),
-    }[c.status]
+    p = checks[0][1].proposed
     out: list[Block] = [
-        Para(f"拟量刑建议：{sentence_text(p.kind, p.months, p.probation_months, p.fine_yuan)}"),
-        Para(f"结论：{verdict[0]}", verdict[1]),
-        Items(c.reasons),
-        Para(c.definition, "note"),
+        Para(f"拟量刑建议：{sentence_text(p.kind, p.months, p.probation_months, p.fine_yuan)}")
     ]
+    for i, (charge, c) in enumerate(checks):
+        if len(checks) > 1:
+            out.append(Heading(3, f"（{NUMERALS[i]}）按{charge}"))
+        verdict = VERDICTS[c.status]
+        out += [Para(f"结论：{verdict[0]}", verdict[1]), Items(c.reasons)]
+    out.append(Para(checks[0][1].definition, "note"))
     return out
 
 
-def _chart_alt(r: Report) -> str:
-    s = r.sentencing
+def _chart_alt(r: Report, picture: int = 0) -> str:
+    s, prop = picture_figures(r, picture)
     d = s.months
     alt = f"同罪名类案主刑刑期分布（有期徒刑与拘役，共{d.n}件）：中位数{months_text(d.median)}"
     if d.n >= SMALL_SAMPLE:
@@ -544,13 +624,8 @@ def _chart_alt(r: Report) -> str:
     other = s.by_kind.get("管制")
     if other is not None:
         alt += f"；另有管制{other.n}件，未绘入"
-    if (
-        r.proposed
-        and r.proposed.percentile is not None
-        and r.proposed.proposed.months
-        and d.n >= SMALL_SAMPLE
-    ):
-        alt += f"；拟判{months_text(r.proposed.proposed.months)}位于第{r.proposed.percentile:.0f}百分位"
+    if prop and prop.percentile is not None and prop.proposed.months and d.n >= SMALL_SAMPLE:
+        alt += f"；拟判{months_text(prop.proposed.months)}位于第{prop.percentile:.0f}百分位"
     return alt
 
 
@@ -584,6 +659,7 @@ __all__ = [
     "filters_text",
     "histogram",
     "licence_text",
+    "picture_figures",
     "term_histogram",
     "tokenizer_text",
 ]

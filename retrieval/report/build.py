@@ -18,6 +18,7 @@ from leian.retrieval.report.model import (
     Analysis,
     Method,
     PendingCase,
+    PendingDefendant,
     Platform,
     Report,
     Requester,
@@ -29,12 +30,11 @@ from leian.retrieval.report.sealing import new_report_id, seal
 from leian.retrieval.search import Searcher, statistics_charges
 from leian.retrieval.search.display_terms import SHOWN_TERMS, by_general_rarity, display_terms
 from leian.retrieval.sentencing import (
-    ProposedCheck,
+    ChargePicture,
     ProposedSentence,
-    SentencingStats,
-    check_proposed,
+    charge_pictures,
+    elements_text,
     sentence_text,
-    sentencing_stats,
     yuan_text,
 )
 
@@ -105,18 +105,23 @@ def assemble_report(
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     recent_since = _years_before(now.astimezone(BEIJING).date(), RECENT_YEARS)  # the reader's calendar day
     results = [_result_case(h, records.get(h.id), recent_since) for h in result.hits]
-    pending_case = _pending_case(query, result, pending)
-
-    stats: SentencingStats | None = None
-    check: ProposedCheck | None = None
+    pictures: list[ChargePicture] = []
     charges = pending_charges(result)
     if charges:
         stats_records = [records[i] for i in dict.fromkeys(stats_ids) if i in records]
-        stats = sentencing_stats(stats_records, charges, pending=pending)
+        province = (
+            query.filters.province[0] if query.filters.province and len(query.filters.province) == 1 else None
+        )
+        pictures = charge_pictures(stats_records, charges, pending, proposed, province)
         sentencing_note = (
-            f"统计范围：罪名为{'、'.join(stats.charges)}、按相似度排序的前{len(stats_records)}件检索结果"
-            f"（最多取{stats_k}件）中，"
-            f"可比类案{stats.n_cases}件（另有{stats.n_excluded_multi}件因数罪并罚、{stats.n_unknown}件因刑罚未能识别而未计入）。"
+            f"统计范围：罪名为{'、'.join(charges)}、按相似度排序的前{len(stats_records)}件检索结果"
+            f"（最多取{stats_k}件）；每个罪名单独统计，数罪并罚的案件另计而不计入"
+            + "".join(
+                f"；{p.charge}：可比类案{p.stats.n_cases}件（另有{p.stats.n_excluded_multi}件数罪并罚、"
+                f"{p.stats.n_unknown}件刑罚未能识别）"
+                for p in pictures
+            )
+            + "。"
         )
         top = max(result.charges_predicted, key=lambda p: p.probability, default=None)
         if not result.charges_given and top is not None and top.probability < CONFIDENT_CHARGE:
@@ -124,14 +129,13 @@ def assemble_report(
                 f"罪名系据案情预测（{top.charge}，概率{top.probability:.0%}，把握不大），"
                 "如罪名不同，请指定罪名后重新检索。"
             )
-        if proposed is not None:
-            check = check_proposed(stats, proposed)
     else:
         sentencing_note = "未能确定待决案件的罪名，未作量刑统计。"
         if proposed is not None:
             raise InvalidInput(
                 "a proposed sentence can only be checked when the charges are known: pass --charges"
             )
+    pending_case = _pending_case(query, result, pending, pictures)
 
     report = Report(
         id=report_id or new_report_id(now),
@@ -143,9 +147,10 @@ def assemble_report(
         results=results,
         key_points=[kp for h in result.hits[:KEY_POINT_CASES] if (kp := key_point(h, records.get(h.id)))],
         analysis=_analysis(results, recent_since),
-        sentencing=stats,
+        pictures=pictures,
+        sentencing=pictures[0].stats if pictures else None,
         sentencing_note=sentencing_note,
-        proposed=check,
+        proposed=pictures[0].proposed if pictures else None,
         notes=[
             "本报告由系统依检索结果自动生成，类案是否相似、应否参照或参考，由承办人依《指导意见》第六条逐案比对后判断。",
             "统计数字均注明所依据的案件数；样本较少的，仅供参考，不足以说明一般做法。",
@@ -252,7 +257,9 @@ def _result_case(hit: Hit, rec: CaseRecord | None, recent_since: date) -> Result
 # ---------------------------------------------------------------- 待决案件 and analysis
 
 
-def _pending_case(query: Query, result: SearchResult, pending: CaseRecord) -> PendingCase:
+def _pending_case(
+    query: Query, result: SearchResult, pending: CaseRecord, pictures: Sequence[ChargePicture]
+) -> PendingCase:
     focus: list[str] = []
     preds = sorted(result.charges_predicted, key=lambda p: -p.probability)
     if result.charges_given:
@@ -270,9 +277,25 @@ def _pending_case(query: Query, result: SearchResult, pending: CaseRecord) -> Pe
     else:
         focus.append("罪名：未能从案情预测，需人工确定。")
     if pending.amount_yuan:
-        focus.append(f"涉案数额：约{yuan_text(pending.amount_yuan)}，其认定影响数额档次与量刑起点。")
+        focus.append(
+            f"涉案数额：{yuan_text(pending.amount_yuan)}（各笔合计），其认定决定数额档次与量刑起点。"
+        )
+    for p in pictures:
+        if p.statutory is not None:
+            sure = "" if p.statutory.certain or p.statutory.level is None else "（档次认定不确定，需核实）"
+            focus.append(f"法定刑档次（{p.charge}）：{p.statutory.rule}{sure}。")
     for c in pending.circumstances:
         focus.append(f"量刑情节：是否认定“{c}”。")
+    defendants = [
+        PendingDefendant(
+            name=d.name,
+            elements=d.elements,
+            elements_text=elements_text(d.elements),
+            spans=[s for s in pending.spans if s.field.startswith(f"defendants.{i}.elements")],
+        )
+        for i, d in enumerate(pending.defendants)
+        if elements_text(d.elements)
+    ]
     return PendingCase(
         facts=query.facts,
         charges_given=result.charges_given,
@@ -281,6 +304,7 @@ def _pending_case(query: Query, result: SearchResult, pending: CaseRecord) -> Pe
         circumstances=list(pending.circumstances),
         statutes=list(pending.statutes),
         amount_yuan=pending.amount_yuan,
+        defendants=defendants,
         focus=focus,
     )
 

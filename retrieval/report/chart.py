@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 
-from leian.retrieval.report.blocks import Band, term_histogram
+from leian.retrieval.report.blocks import Band, picture_figures, term_histogram
 from leian.retrieval.report.model import Report
 from leian.retrieval.sentencing import POOLED_KINDS, months_text
 
@@ -65,7 +65,7 @@ def _ascii_label(band: Band) -> str:
     return f"{band.low}-{band.high}" if band.low != band.high else str(band.low)
 
 
-def figure(report: Report):
+def figure(report: Report, picture: int = 0):
     """The chart as a matplotlib ``Figure`` (with the rc settings to draw it under), or None when the
     report has no custodial terms to draw.
 
@@ -78,8 +78,8 @@ def figure(report: Report):
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    s = report.sentencing
-    bands = term_histogram(report)
+    s, prop = picture_figures(report, picture)
+    bands = term_histogram(report, picture)
     if s is None or s.months is None or not bands:
         return None
     font = cjk_font()
@@ -125,7 +125,6 @@ def figure(report: Report):
         top = max(left.max(), 1.0)
         for i, b in enumerate(bands):
             ax.text(left[i] + top * 0.01, i, str(b.count), va="center", fontsize=8, zorder=3)
-        prop = report.proposed
         if prop is not None and prop.proposed.kind in POOLED_KINDS and prop.proposed.months:
             for i, b in enumerate(bands):
                 if b.holds(prop.proposed.months):
@@ -152,8 +151,8 @@ def figure(report: Report):
     return fig, rc
 
 
-def _save_chart(report: Report, fmt: str, metadata: dict) -> bytes | None:
-    made = figure(report)
+def _save_chart(report: Report, picture: int, fmt: str, metadata: dict) -> bytes | None:
+    made = figure(report, picture)
     if made is None:
         return None
     fig, rc = made
@@ -165,12 +164,12 @@ def _save_chart(report: Report, fmt: str, metadata: dict) -> bytes | None:
     return buf.getvalue()
 
 
-def chart_png(report: Report) -> bytes | None:
-    return _save_chart(report, "png", {"Software": None})
+def chart_png(report: Report, picture: int = 0) -> bytes | None:
+    return _save_chart(report, picture, "png", {"Software": None})
 
 
-def chart_svg(report: Report) -> str | None:
-    data = _save_chart(report, "svg", {"Date": None, "Creator": None})
+def chart_svg(report: Report, picture: int = 0) -> str | None:
+    data = _save_chart(report, picture, "svg", {"Date": None, "Creator": None})
     if data is None:
         return None
     svg = data.decode("utf-8")

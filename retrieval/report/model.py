@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, ValidationError
 
 from leian import __version__
-from leian.corpora.record import Sentence
+from leian.corpora.record import Elements, Sentence, Span
 from leian.errors import InvalidInput
 from leian.retrieval.models import ChargePrediction
-from leian.retrieval.sentencing import ProposedCheck, SentencingStats
+from leian.retrieval.sentencing import ChargePicture, ProposedCheck, SentencingStats
 
 SCHEMA = "leian.report/1"
 TIER_NAMES = {"普通": "其他裁判生效案件"}  # how the tier is named in the report's words
@@ -156,6 +156,15 @@ class KeyPoint(BaseModel):
     sentences: list[KeySentence]
 
 
+class PendingDefendant(BaseModel):
+    """A suspect the facts name, with the sentencing elements read for the case's charges."""
+
+    name: str
+    elements: Elements
+    elements_text: list[str] = Field(default_factory=list)  # 检索要素 as a reader reads them
+    spans: list[Span] = Field(default_factory=list)  # where each element stands in the facts
+
+
 class PendingCase(BaseModel):
     """待决案件要素 and 争议焦点, extracted from the facts (never from labels)."""
 
@@ -165,7 +174,8 @@ class PendingCase(BaseModel):
     charges: list[str] = Field(default_factory=list)  # given, or the top prediction
     circumstances: list[str] = Field(default_factory=list)
     statutes: list[str] = Field(default_factory=list)
-    amount_yuan: float | None = None
+    amount_yuan: float | None = None  # 涉案数额: only for charges whose tiers turn on one
+    defendants: list[PendingDefendant] = Field(default_factory=list)
     focus: list[str] = Field(default_factory=list)
 
 
@@ -199,6 +209,9 @@ class Report(BaseModel):
     results: list[ResultCase]
     key_points: list[KeyPoint]
     analysis: Analysis
+    # one picture per applicable charge; ``sentencing`` and ``proposed`` repeat the first picture's
+    # figures for readers of leian.report/1
+    pictures: list[ChargePicture] = Field(default_factory=list)
     sentencing: SentencingStats | None = None
     sentencing_note: str = ""
     proposed: ProposedCheck | None = None

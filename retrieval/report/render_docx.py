@@ -212,7 +212,6 @@ def render_docx(report: Report) -> bytes:
     _setup_page(doc, report)
     _setup_properties(doc, report)
 
-    png = chart_png(report)
     for b in blocks(report):  # blocks() has cleaned every string of what XML refuses
         if isinstance(b, Heading):
             doc.add_heading(b.text, level=0 if b.level == 1 else b.level - 1)
@@ -250,6 +249,7 @@ def render_docx(report: Report) -> bytes:
                         for run in para.runs:
                             run.font.size = Pt(10.5)
         elif isinstance(b, Chart):
+            png = chart_png(report, b.picture)
             if png:
                 doc.add_picture(io.BytesIO(png), width=Mm(TEXT_WIDTH_MM - 1))
             doc.add_paragraph(f"图：{b.alt}")

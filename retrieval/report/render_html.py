@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Callable
 
 from leian.corpora.text import normalise_text
 from leian.errors import InvalidInput
@@ -32,7 +33,9 @@ a{color:inherit;text-decoration:none}}
 """.strip()
 
 
-def html_text(report: Report, svg: str | None) -> str:
+def html_text(report: Report, svgs: Callable[[int], str | None]) -> str:
+    """The page; ``svgs(i)`` gives the chart of picture ``i`` (None when it has none)."""
+
     def e(text: str) -> str:  # no control characters in an HTML page (blocks() cleaned its own strings)
         return html.escape(normalise_text(text))
 
@@ -64,6 +67,7 @@ def html_text(report: Report, svg: str | None) -> str:
             body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in b.rows)
             parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         elif isinstance(b, Chart):
+            svg = svgs(b.picture)
             fig = svg if svg else '<p class="note">（图表未能生成）</p>'
             parts.append(
                 f'<figure role="img" aria-label="{e(b.alt)}">\n{fig}\n<figcaption>图：{e(b.alt)}</figcaption></figure>'
@@ -74,7 +78,7 @@ def html_text(report: Report, svg: str | None) -> str:
 
 
 def render_html(report: Report) -> bytes:
-    return html_text(report, chart_svg(report)).encode("utf-8")
+    return html_text(report, lambda i: chart_svg(report, i)).encode("utf-8")
 
 
 def html_data(raw: bytes) -> dict:

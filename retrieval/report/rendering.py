@@ -67,7 +67,7 @@ def same_rendering(raw: bytes, fmt: str, report: Report) -> tuple[bool, str]:
         mine = raw.decode("utf-8").splitlines()
         return (mine == fresh, "" if mine == fresh else _first_difference(mine, fresh))
     if fmt == ReportFormat.HTML:
-        fresh = _SVG.sub("<svg/>", html_text(report, "<svg></svg>")).splitlines()
+        fresh = _SVG.sub("<svg/>", html_text(report, lambda _: "<svg></svg>")).splitlines()
         mine = _SVG.sub("<svg/>", raw.decode("utf-8")).splitlines()
         return (mine == fresh, "" if mine == fresh else _first_difference(mine, fresh))
     if fmt == ReportFormat.DOCX:

@@ -122,6 +122,8 @@ class Observation(BaseModel):
     fine_yuan: float | None = None
     circumstances: list[str] = Field(default_factory=list)
     amount_yuan: float | None = None
+    tier_level: int | None = None  # the statutory tier its own elements put it in (when they decide)
+    element: str | None = None  # its tier-setting element as the picture compares it (数额65,300元)
 
 
 class Rate(BaseModel):
@@ -225,9 +227,10 @@ class ProposedCheck(BaseModel):
     probation_rate: Rate
     fine_percentile: float | None = None
     fine_n: int = 0
-    status: Literal["一致", "类案冲突", "无法判断"]
+    status: Literal["一致", "类案冲突", "无法判断", "超出法定刑幅度"]
     conflict: bool | None  # None: too few cases to judge
     reasons: list[str]  # why (Chinese), each with the n it rests on
+    outside_statutory: bool = False  # an error of law, not a departure from practice (see picture)
     small_sample: bool
     definition: str = BAND_DEFINITION
 
@@ -353,7 +356,7 @@ def comparable_observations(
                 probation_months=s.probation_months,
                 fine_yuan=s.fine_yuan,
                 circumstances=list(d.circumstances),
-                amount_yuan=rec.amount_yuan,
+                amount_yuan=d.elements.amount_yuan if d.elements.amount_yuan is not None else rec.amount_yuan,
             )
         )
     return obs, excluded, unknown
