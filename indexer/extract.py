@@ -26,11 +26,9 @@ where it came from. Decisions (documented here because they change numbers):
   司法解释 and other laws are ignored, because they say nothing about the similarity of two cases.
   All defendants of a judgment share its statutes (the 依照 clause is almost always joint).
 - **Circumstances**: see ``extract_circumstances`` (accepted ones only, bound to defendants).
-- **amount_yuan**: the largest money amount the court itself states about the offence in 本院认为 (a
-  clause with 数额, 价值, 共计, 骗取, 盗窃, 吸收, 受贿 …; not a sentence quoting the parties or an
-  附带民事 claim; not fines, compensation, restitution or confiscation); when 本院认为 has none, the
-  largest stated total (共计/合计/数额/金额 …) of the facts before the evidence list, or the value of
-  the one item valued; otherwise None (drug, violence, traffic cases).
+- **Elements** (数额, 次数, drugs, blood alcohol, injuries, deaths, responsibility, 逃逸, 形态, role) per
+  defendant, and **amount_yuan**, the case's 涉案数额 (every count once however many co-defendants
+  joined it): see ``leian.indexer.elements``. None for charges whose tiers turn on no 数额.
 """
 
 from __future__ import annotations
@@ -46,7 +44,6 @@ from leian.indexer.extract_numbers import (
     DURATION_NC,
     DURATION_RE,
     MONEY,
-    MONEY_RE,
     NUM,
     article_cn,
     duration_months,
@@ -209,28 +206,8 @@ _NOT_THE_LAW = re.compile(r"解释|规定|意见|决定")  # 《刑法》的解�
 _WS = re.compile(r"\s+")
 _COURT_CODE = re.compile(r"[）)〕\]］】﹞]\s*([\u4e00-\u9fff])")  # 法院代字: （2018）赣0111… -> 赣
 
+
 # ---------------------------------------------------------------- amounts
-_AMOUNT_CUE = re.compile(
-    r"数额|金额|价值|价格|共计|合计|总计|累计|骗取|骗得|诈骗|盗窃|窃取|盗得|吸收|集资|收受|索取|受贿|行贿|贪污|侵占|挪用|违法所得|非法获利|获利|涉案|销售|经营|抢劫|抢得|抢走|抢夺|敲诈|勒索|毁坏|套现|透支|逃避|偷逃|税款|损失"
-)
-_AMOUNT_EXCLUDE = re.compile(
-    r"罚金|罚款|赔偿|退赔|退赃|退还|退缴|退出|返还|发还|没收|追缴|缴纳|保证金|工资|月收入|赔付|补偿|悬赏|谅解"
-)
-_AMOUNT_STRONG = re.compile(r"共计|合计|总计|累计|一共|总额|总价值|共价值|价值共|总金额|数额|金额|总值")
-_AMOUNT_VALUE = re.compile(r"价值")
-# Amounts the parties claim (辩护人提出诈骗数额应为…) are not the court's findings, nor are the civil
-# losses of an 附带民事 claim.
-_AMOUNT_CLAIM = re.compile(r"辩护|辩解|辩称|上诉理由|上诉称|抗诉|意见|附带民事|民事诉讼")
-_SENTENCE = re.compile(r"[^。；;]+")
-_SENT_END = re.compile(r"[。；;]")
-# Clauses split at punctuation, but not at a thousands separator ("6,500元", "8，930元").
-_CLAUSE = re.compile(r"(?:[^，,。；;：:]|[,，](?=\d{3}(?!\d)))+")
-_MAX_YUAN = 1e12
-# The facts end and the evidence list begins ("上述事实，有…证实"): amounts in evidence items (bank
-# statements, witness accounts) are not the court's finding.
-_EVIDENCE = re.compile(r"上述事实|上列事实|以上事实|认定上述|证据如下|下列证据|如下证据|有以下证据|证据有")
-
-
 class NameMatcher:
     """Finds defendants' names in text: longest name first, so 李某甲 is not read as 李某, and a name
     followed by another anonymisation mark (李某 + 甲) is someone else."""
@@ -503,60 +480,6 @@ def _statutes(text: str, ranges: list[tuple[int, int]]) -> list[tuple[str, int, 
     return [(k, a, b) for k, (a, b) in out.items()]
 
 
-_CLAUSE_PUNCT = re.compile(r"[，,。；;：:]")
-
-
-def _clause_bounds(text: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]:
-    """The clause (between punctuation, thousands separators excepted) around ``text[start:end]``."""
-    a = start
-    while a > lo:
-        ch = text[a - 1]
-        if ch in "，,。；;：:" and not (ch in "，," and text[a : a + 3].isdigit()):
-            break
-        a -= 1
-    m = _CLAUSE_PUNCT.search(text, end, hi)
-    while m is not None and m.group() in "，," and text[m.end() : m.end() + 3].isdigit():
-        m = _CLAUSE_PUNCT.search(text, m.end(), hi)
-    return a, (m.start() if m else hi)
-
-
-def _amount(text: str, ranges: list[tuple[int, int]], cue: re.Pattern) -> list[tuple[float, int, int]]:
-    """Amounts (value, start, end) in clauses with ``cue`` and without fines/compensation words.
-
-    Money is found first and only its own clause and sentence are examined: most clauses hold none.
-    """
-    out: list[tuple[float, int, int]] = []
-    for s, e in ranges:
-        for m in MONEY_RE.finditer(text, s, e):
-            v = money_yuan(m)
-            if v is None or not 0 < v <= _MAX_YUAN:
-                continue
-            c0, c1 = _clause_bounds(text, m.start(), m.end(), s, e)
-            if _AMOUNT_EXCLUDE.search(text, c0, c1) or not cue.search(text, c0, c1):
-                continue
-            s0 = max(text.rfind("。", s, m.start()), s - 1) + 1  # a full sentence: "…经济损失为：…；总计…"
-            s1 = _SENT_END.search(text, m.end(), e)
-            if _AMOUNT_CLAIM.search(text, s0, s1.start() if s1 else e):
-                continue
-            out.append((v, m.start(), m.end()))
-    return out
-
-
-def _main_amount(text: str, sp: SectionSpans) -> tuple[float, int, int] | None:
-    """The case's main amount (see the module docstring for the rule)."""
-    found = _amount(text, [sp.reasoning], _AMOUNT_CUE)
-    if not found:
-        f0, f1 = sp.facts
-        ev = _EVIDENCE.search(text, f0, f1)
-        facts = [(f0, ev.start() if ev else f1)]
-        found = _amount(text, facts, _AMOUNT_STRONG)
-        if not found:
-            # One item's value is the amount; several item values without a stated total are not.
-            values = _amount(text, facts, _AMOUNT_VALUE)
-            found = values if len({v for v, _, _ in values}) == 1 else []
-    return max(found, key=lambda x: x[0]) if found else None
-
-
 def _header(text: str, sp: SectionSpans, b: _Builder) -> dict:
     out: dict = {}
     h0, h1 = sp.header
@@ -793,6 +716,7 @@ def extract_fields(record: CaseRecord, spans: bool = False) -> dict:
                     else None
                 ),
                 "circumstances": d.circumstances,
+                "elements": d.elements.model_dump(exclude_defaults=True),
             }
             for d in record.defendants
         ],
