@@ -34,6 +34,7 @@ where it came from. Decisions (documented here because they change numbers):
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from leian.corpora.dictionaries import canonical_charge
 from leian.corpora.record import CaseRecord, Defendant, Sentence, Span
@@ -592,6 +593,8 @@ def extract(record: CaseRecord) -> CaseRecord:
             dm = dm2
     if dm:
         judgment_date = iso_date(dm.group("y"), dm.group("m"), dm.group("d"))
+        if judgment_date and judgment_date > date.today().isoformat():
+            judgment_date = None  # a misread date (二0三五年 for 二0一五年) cannot lie in the future
         if judgment_date:
             b.span("judgment_date", *dm.span())
 
@@ -662,6 +665,7 @@ def extract(record: CaseRecord) -> CaseRecord:
         names,
         [d.charges for d in defendants],
         [d.circumstances for d in defendants],
+        sp.proceedings,
     )
     for d, e in zip(defendants, found_elements.elements, strict=True):
         d.elements = e

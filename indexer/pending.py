@@ -50,9 +50,19 @@ _FACT_DEFENDANT = re.compile(
 )
 
 
+# not the first character of a name: "被告人的行为", "对被告人从轻处罚", "被告人在…"
+_NOT_NAME_START = frozenset("的从在对将与和及等于因被把为以向到所之其该本上各二三两均已未不也又并及")
+
+
 def fact_defendants(facts: str) -> list[str]:
-    """The suspects a new case's facts name (被告人赵某甲, 犯罪嫌疑人陆某), in order of first mention."""
-    return list(dict.fromkeys(m.group("name") for m in _FACT_DEFENDANT.finditer(facts)))
+    """The suspects a new case's facts name (被告人赵某甲, 犯罪嫌疑人陆某), in order of first mention.
+
+    An anonymised name (X某…) counts at once; any other only when it occurs at least twice in the
+    facts, since one "被告人" followed by a verb is easily misread as a name."""
+    found = [m.group("name") for m in _FACT_DEFENDANT.finditer(facts)]
+    return [
+        n for n in dict.fromkeys(found) if n[0] not in _NOT_NAME_START and ("某" in n or facts.count(n) >= 2)
+    ]
 
 
 def fact_circumstances(facts: str, names: list[str] | None = None) -> list[tuple[str, int, int]]:

@@ -78,9 +78,13 @@ def find_elements(
     defendant_names: list[str],
     defendant_charges: list[list[str]],
     defendant_circumstances: list[list[str]],
+    proceedings: tuple[int, int] | None = None,
 ) -> Found:
     """Elements of each defendant (by index) and the case's 涉案数额. ``names`` is the judgment's
-    ``NameMatcher`` (None when no defendant is named)."""
+    ``NameMatcher`` (None when no defendant is named).
+
+    What the facts and the reasoning do not state is read from ``proceedings`` (指控, 原审认定): a
+    court that finds "事实与指控一致", or an appeal that affirms the 原判's facts, states them there."""
     n = len(defendant_names)
     kinds = [frozenset().union(*(reads(c) for c in cs)) if cs else frozenset() for cs in defendant_charges]
     want = {
@@ -92,6 +96,18 @@ def find_elements(
     harm = defendant_harm(text, [facts, reasoning], names, n, defendant_names, want["harm"])
     traffic = defendant_traffic(text, facts, reasoning, names, n, want["traffic"], want["escape"])
     bac = defendant_bac(text, [facts, reasoning], names, n)
+    if proceedings is not None and proceedings[1] > proceedings[0]:
+        none = (reasoning[1], reasoning[1])
+        for i, f in defendant_amounts(text, none, proceedings, names, n, want["money"] - set(money)).items():
+            money[i] = f
+        for i, f in defendant_drugs(text, none, proceedings, names, n, want["drugs"] - set(drugs)).items():
+            drugs[i] = f
+        for i, f in defendant_bac(text, [proceedings], names, n).items():
+            bac.setdefault(i, f)
+        lacking = {i for i in want["harm"] if not (harm[i].injuries or harm[i].deaths)}
+        for i, f in defendant_harm(text, [proceedings], names, n, defendant_names, lacking).items():
+            if f.injuries or f.deaths:
+                harm[i] = f
     # A road accident's dead and injured are the accident's: every driver charged for it shares them.
     drivers = [i for i in want["traffic"] if i in harm]
     if len(drivers) > 1:

@@ -42,6 +42,10 @@ _EXCLUDE = re.compile(
     r"工资|月薪|年薪|报酬|租金|借条|欠条|利息(?!收入)|奖金|分得|分给|分赃|获利|获取利润|违法所得|"
     r"标准|起点|以上的|不满"
 )
+_PRICE = re.compile(r"以\s*(?:人民币)?\s*$")
+_PRICE_AFTER = re.compile(r"\s*(?:的)?(?:低价|价格|高价|价钱|单价)")
+# inside a parenthesis that breaks an earlier figure down
+_BREAKDOWN = re.compile(r"[（(]其中[^）)]*$")
 # Sentences that report a party's claim, not the court's finding.
 _CLAIM = re.compile(r"辩护|辩解|辩称|上诉理由|上诉称|抗诉|意见|附带民事|民事诉讼|请求|诉称")
 _FOREIGN = re.compile(r"(?:欧元|美元|港元|港币|日元|英镑|韩元|泰铢|澳元|加元|新台币|澳门币|卢布|越南盾)\s*$")
@@ -65,6 +69,7 @@ class Amount:
     total: bool  # stated as a total (共计 …)
     summary: bool  # in a sentence that sums up several counts
     count: int  # which count of the facts (−1 in the reasoning)
+    sentence: int  # where its sentence starts
 
 
 def _money(text: str, start: int, end: int, names, n: int, count_starts: list[int] | None) -> list[Amount]:
@@ -89,6 +94,10 @@ def _money(text: str, start: int, end: int, names, n: int, count_starts: list[in
             continue
         if _COSTS.search(text, c.sentence_start, m.start()) or _NOT_TAKEN_AFTER.match(text, m.end()):
             continue
+        if _PRICE.search(text, max(c.start, m.start() - 3), m.start()) and _PRICE_AFTER.match(text, m.end()):
+            continue  # "以6,500元的低价予以收购": what was paid for the goods, not their value
+        if _BREAKDOWN.search(text, c.sentence_start, m.start()):
+            continue  # "（其中1次2万元，另1次3万元）": the parts of a figure already counted
         sent_end = text.find("。", m.end(), end)
         sentence = text[c.sentence_start : sent_end if sent_end >= 0 else end]
         if _CLAIM.search(sentence) or not _CUE.search(sentence) or EVIDENCE_SENTENCE.search(sentence):
@@ -98,7 +107,7 @@ def _money(text: str, start: int, end: int, names, n: int, count_starts: list[in
             count = sum(1 for s in count_starts if s <= m.start()) - 1
         is_total = _TOTAL.search(head) is not None
         summary = is_total and _SUMMARY.search(sentence) is not None
-        out.append(Amount(v, m.start(), m.end(), c.subject, is_total, summary, count))
+        out.append(Amount(v, m.start(), m.end(), c.subject, is_total, summary, count, c.sentence_start))
     return out
 
 
@@ -126,21 +135,22 @@ def _sum_counts(found: list[Amount]) -> tuple[float, list[Amount]] | None:
             distinct = _distinct(items)
             total += sum(a.yuan for a in distinct)
             used.extend(distinct)
-    # A total stated before the counts it sums ("多次骗取…共计274,099元。具体情况如下：1.…") was
-    # added to them: a total equal to the sum of all the other figures is that sum.
+    # A figure stated before the counts it sums ("收受现金50万元…具体事实如下：1、…40万元。2、…") was
+    # added to them: a figure equal to the sum of all the others is that sum.
     for a in used:
-        if a.total and len(used) > 1 and abs((total - a.yuan) - a.yuan) <= 0.01 * a.yuan:
+        if len(used) > 1 and abs((total - a.yuan) - a.yuan) <= 0.01 * a.yuan:
             return a.yuan, [a]
     return total, used
 
 
 def _distinct(items: list[Amount]) -> list[Amount]:
-    """Item values of one count; a repeat of the same figure in the count is one item mentioned twice."""
-    seen: set[float] = set()
+    """Item values of one count; the same figure twice in one sentence is one item restated ("手机一部，
+    价值2,000元…经鉴定价值2,000元"), in two sentences two items ("送给5万元；…又送给5万元")."""
+    seen: set[tuple[int, float]] = set()
     out = []
     for a in items:
-        if a.yuan not in seen:
-            seen.add(a.yuan)
+        if (a.sentence, a.yuan) not in seen:
+            seen.add((a.sentence, a.yuan))
             out.append(a)
     return out
 

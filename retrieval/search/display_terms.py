@@ -82,6 +82,13 @@ _TIME = re.compile(r"[〇零一二两三四五六七八九十百]+[年月日时�
 _PARTY_MARK = "某"
 _ANONYMISED = re.compile(r"[\u4e00-\u9fff]{1,2}?某+[甲乙丙丁戊己庚辛]?")
 _DIVISION = ("省", "市", "县", "区", "镇", "乡", "村")
+# what follows a piece of an address: 观山/湖区, 世纪/城, 景怡/院, 8组团, 9单元, 501号
+_ADDRESS_NEXT = re.compile(
+    r"[\u4e00-\u9fff]?(?:[省市县区镇乡村路街巷]|城(?!市)|苑|院(?!长)|花园|小区|大厦|广场|公寓|家园|山庄)"
+    r"|[\d０-９一二三四五六七八九十]*(?:组团|单元|栋|幢|号楼|号|室)"
+)
+# address parts, never facts: 组团, 单元 …
+_ADDRESS_PARTS = frozenset({"组团", "单元", "号楼", "门牌", "楼层", "住址"})
 # tags of two-character words ending in 路/街 or 村/市 … that are common nouns (公路, 走路, 农村,
 # 超市), not a road's or a place's name (北路 ns, 二路 m)
 _COMMON_TAGS = frozenset({"n", "vn", "v", "l", "i"})
@@ -413,11 +420,23 @@ def display_terms(
         if displayable(t, lex)
         and t not in fw.names
         and t not in fw.places
-        and (t in lex.legal or not inside(t, facts, fw.spans))
+        and t not in _ADDRESS_PARTS
+        and (t in lex.legal or not (inside(t, facts, fw.spans) or _in_address(t, facts)))
     ]
     if order is not None:
         shown = order(shown)
     return distinct_terms(shown, limit) if limit is not None else shown
+
+
+def _in_address(term: str, facts: str) -> bool:
+    """Whether every occurrence of ``term`` in ``facts`` is directly followed by an address's next
+    part (观山 in 观山湖区, 世纪 in 世纪城): then it is a piece of a place's name."""
+    seen = False
+    for m in re.finditer(re.escape(term), facts):
+        seen = True
+        if not _ADDRESS_NEXT.match(facts, m.end()):
+            return False
+    return seen
 
 
 def not_naming(terms: Sequence[str], text: str, names: Iterable[str]) -> list[str]:
