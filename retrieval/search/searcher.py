@@ -88,6 +88,7 @@ class _Scored:
     facets: list[dict | None]
     charges: list[ChargePrediction]
     predicted: list[ChargePrediction]
+    pending: CaseRecord  # the pending case with its elements read for the charges settled on
 
 
 CLOSE_CHARGES = 0.10  # predicted charges within 10 points of the likeliest each get a sentencing picture
@@ -136,9 +137,7 @@ class HybridSearcher:
         s = self._score(query, tokens, terms, pending, None, timings)
         t = time.perf_counter()
         charges = statistics_charges(query.charges, s.predicted)
-        # the elements are read for the charges the search settled on (the ranking above used the
-        # facts' circumstances and figures, which need no charge)
-        pending = with_elements(pending, charges)
+        pending = s.pending
         top = s.order[: query.top_k]
         records = self.backend.get([s.cands.ids[j] for j in top])
         nameable = self.rarity.nameable(list(terms))
@@ -260,6 +259,9 @@ class HybridSearcher:
         facets = [facet_map.get(i) for i in cands.ids]
         score = fused.copy()
         components: dict[str, np.ndarray] = {}
+        # the pending case's figures read as the corpus's are: its 数额 only for the charges whose tiers
+        # turn on one, summed over its counts
+        pending = with_elements(pending, statistics_charges(query.charges, predicted))
         if cfg.use_structure:
             components = structure_scores(QuerySide.of(charges, pending), facets, cfg)
             score += components["structure"]
@@ -273,7 +275,7 @@ class HybridSearcher:
         components = {"bm25": cands.bm25, "dense": cands.dense, "fused": fused, **components}
         return _Scored(
             cands=cands, score=score, components=components, order=ranked, facets=facets,
-            charges=charges, predicted=predicted,
+            charges=charges, predicted=predicted, pending=pending,
         )  # fmt: skip
 
     @staticmethod
