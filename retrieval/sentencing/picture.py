@@ -6,7 +6,8 @@ For each charge (given charges always; predicted ones within 10 points of the li
    the law as data); the rule applied is shown with its sources. When the elements do not decide, the
    charge's whole statutory range stands and the picture says so.
 2. **The cases.** Comparable cases (a defendant convicted of this charge alone; 数罪并罚 counted
-   apart) whose own elements put them in the same tier come first: with at least ``MIN_SAMPLE`` of
+   apart) whose own elements put them surely in the same tier (not by a national range without the
+   province's figure, not contradicted by a term above the tier's maximum) come first: with at least ``MIN_SAMPLE`` of
    them the figures rest on the same tier, else on every tier of the charge, and the picture says
    which. The closeness of the tier-setting element is shown as its own subset (数额 within ±50 % …).
 3. **The law bounds the practice.** The reference range never leaves the tier's statutory range. A
@@ -222,13 +223,18 @@ def _view(charge: str, decision: TierDecision | None) -> StatutoryView:
 
 
 def _with_tier(o: Observation, rec: CaseRecord | None, charge: str) -> Observation:
+    """The observation with its own tier: only a tier its elements decide for sure, and that its
+    sentence does not contradict (a term above the tier's maximum means a misread element)."""
     d = next((d for d in rec.defendants if d.name == o.defendant), None) if rec else None
     if d is None:
         return o
     decision = tier_of(charge, d.elements, rec.province) if _tiers(charge) else None
-    return o.model_copy(
-        update={"tier_level": decision.tier.level if decision else None, "element": _element_text(d.elements)}
-    )
+    level = decision.tier.level if decision is not None and decision.certain else None
+    if level is not None and o.months is not None and o.kind in POOLED_KINDS:
+        top = decision.tier.max_months
+        if top is not None and o.months > top:
+            level = None
+    return o.model_copy(update={"tier_level": level, "element": _element_text(d.elements)})
 
 
 def elements_text(e: Elements) -> list[str]:
