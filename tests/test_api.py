@@ -262,6 +262,7 @@ def test_report_end_to_end(client, query):
         "一致",
         "类案冲突",
         "无法判断",
+        "超出法定刑幅度",
     )
     assert rep["sentencing"]["n_cases"] >= 1
 

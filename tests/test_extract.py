@@ -419,7 +419,14 @@ def test_extract_fields_prints_exactly_the_extract_fields():
 
     out = extract_fields(run(judgment()))
     assert tuple(out) == EXTRACT_FIELDS
-    assert set(out["defendants"][0]) == {"name", "charges", "statutes", "sentence", "circumstances", "elements"}
+    assert set(out["defendants"][0]) == {
+        "name",
+        "charges",
+        "statutes",
+        "sentence",
+        "circumstances",
+        "elements",
+    }
     assert set(out["defendants"][0]["sentence"]) == {"kind", "months", "probation_months", "fine_yuan"}
     assert "spans" in extract_fields(run(judgment()), spans=True)
 

@@ -34,7 +34,7 @@ from test_report import FACTS, NOW, PROPOSED, REPORT_ID, fixed_inputs, fixed_rep
 LATIN = re.compile(r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]+")  # ASCII and full-width Latin letters
 # Latin a reader may meet whatever the report holds: the names of the hash, the product, the search
 # engine (a product), the licence, and the ranking function the method section names.
-ALLOWED_WORDS = {"SHA", "leian", "Elasticsearch", "MIT", "BM"}
+ALLOWED_WORDS = {"SHA", "leian", "Elasticsearch", "MIT"}
 WORD_PASTE = "经审理查明：\r\n被告人张某\v于2020年5月\f在某超市\x00盗窃\x1b商品，\u2028价值人民币三千元。\x85案发后如实供述。"
 
 

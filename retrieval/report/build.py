@@ -198,7 +198,7 @@ def _method(desc: dict[str, Any], query: Query, result: SearchResult, stats_k: i
     weights = dict(result.weights or desc.get("weights") or {})
     t = result.timings_ms
     dense = ("dense" in t or "embed" in t) if t else bool(desc.get("model") and weights.get("w_dense", 0) > 0)
-    keywords = "关键词检索：法律词典分词后按 BM25 排序"
+    keywords = "关键词检索：法律词典分词后按关键词相关度（概率检索模型）排序"
     if not (desc.get("config") or {}).get("query_places", True):
         keywords += "（省、市、县、区、镇、乡、村等地名不作检索词）"
     methods = [keywords]

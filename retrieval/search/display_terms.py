@@ -421,11 +421,17 @@ def display_terms(
         and t not in fw.names
         and t not in fw.places
         and t not in _ADDRESS_PARTS
+        and not _family_of(t, facts)
         and (t in lex.legal or not (inside(t, facts, fw.spans) or _in_address(t, facts)))
     ]
     if order is not None:
         shown = order(shown)
     return distinct_terms(shown, limit) if limit is not None else shown
+
+
+def _family_of(term: str, facts: str) -> bool:
+    """温家 where the facts name 温某: a person's family named by the surname is a name too."""
+    return len(term) == 2 and term[1] in "家氏" and f"{term[0]}某" in facts
 
 
 def _in_address(term: str, facts: str) -> bool:
