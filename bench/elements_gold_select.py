@@ -6,6 +6,9 @@ be read in full), not already in the other gold files; seeded, so the draw is re
 order the judgments alternate between the development half and the held-out half.
 
     python bench/elements_gold_select.py --data ../shared/data/lecard > selection.jsonl
+
+A second development draw (``tests/gold/elements_dev2.jsonl``) used ``--seed 20261207`` and kept the
+"dev" rows: more judgments to write rules from, the held-out half untouched.
 """
 
 from __future__ import annotations
@@ -67,10 +70,13 @@ _CHARGE = re.compile(r"犯([\u4e00-\u9fff、]{2,30}?罪)")
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="../shared/data/lecard")
+    ap.add_argument("--seed", type=int, default=SEED)
     args = ap.parse_args()
     taken = set()
-    for name in ("gold.jsonl", "heldout.jsonl"):
-        with open(Path(__file__).parents[1] / "tests" / "gold" / name, encoding="utf-8") as f:
+    for path in sorted((Path(__file__).parents[1] / "tests" / "gold").glob("*.jsonl")):
+        if args.seed == SEED and path.name.startswith("elements"):
+            continue  # the first draw excluded only the files that existed before it
+        with path.open(encoding="utf-8") as f:
             taken.update(json.loads(line)["id"] for line in f)
     by_charge: dict[str, list[dict]] = {c: [] for c in QUOTA}
     with gzip.open(Path(args.data) / "docs.jsonl.gz", "rt", encoding="utf-8") as f:
@@ -81,7 +87,7 @@ def main() -> None:
             first = next((canonical_charge(m.group(1)) for m in _CHARGE.finditer(d.get("pjjg") or "")), None)
             if first in by_charge:
                 by_charge[first].append(d)
-    rng = random.Random(SEED)
+    rng = random.Random(args.seed)
     drawn = 0
     for charge, n in QUOTA.items():
         pool = sorted(by_charge[charge], key=lambda d: int(d["id"]))
