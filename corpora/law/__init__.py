@@ -4,6 +4,7 @@ Both files live in ``leian/corpora/data`` with a source per row and are checked 
 (:class:`LawDataError` names the file, line and rule). See ``docs/law-data.md``.
 """
 
+from leian.corpora.law.guidance import Adjustment, adjustments
 from leian.corpora.law.table import LawDataError
 from leian.corpora.law.thresholds import Element, ThresholdRow, load_thresholds, thresholds_of
 from leian.corpora.law.tiers import (
@@ -17,6 +18,8 @@ from leian.corpora.law.tiers import (
 )
 
 __all__ = [
+    "Adjustment",
+    "adjustments",
     "CONDITION_KEYS",
     "ConditionKey",
     "Element",
