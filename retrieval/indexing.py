@@ -21,9 +21,11 @@ from leian.indexer.charge_model import ChargeModel
 from leian.indexer.embedding import DEFAULT_MAX_CHUNKS, Embedder, EmbeddingOptions
 from leian.indexer.pipeline import bulk_collection, default_workers, prepare
 from leian.indexer.postings import CountsTerms, TermCounts
+from leian.indexer.sentencing_model import VERSION as SENTENCING_VERSION
+from leian.indexer.sentencing_model import observations, train
 from leian.indexer.tokenize import Tokenizer
 from leian.retrieval.backends import BackendKind, build_backend, new_manifest, open_backend
-from leian.retrieval.search import CHARGE_MODEL_ARTIFACT, check_compatible
+from leian.retrieval.search import CHARGE_MODEL_ARTIFACT, SENTENCING_MODEL_ARTIFACT, check_compatible
 
 ProgressFactory = Callable[..., AbstractContextManager]
 
@@ -110,6 +112,7 @@ class IndexJob(BaseModel):
             embed_chunks=chunks,
             **({"embed_precision": embedder.document_precision} if embedder else {}),
             corpus={"name": self.corpus_name or Path(self.corpus).name, "path": str(self.corpus)},
+            sentencing_model=SENTENCING_VERSION,
         )
         loader, records = self._records()
         summary = IndexSummary(index=self.index)
@@ -120,10 +123,12 @@ class IndexJob(BaseModel):
             # embedded builder's postings are these counts already
             ours = not isinstance(b, CountsTerms)
             counts = TermCounts() if ours else b.term_counts
+            sentenced = []  # what the 量刑测算 model learns from: one charge, a custodial term
             with self._bar("indexing") as tick:
                 for case in self._write_all(b, records, tokenizer, embedder, summary, tick):
                     if ours:
                         counts.add_counts(case.term_counts, case.charge_groups)
+                    sentenced += observations(case.record)
             summary.skipped = _skipped(loader)
             if summary.indexed == 0:
                 raise CorpusReadError(
@@ -134,6 +139,10 @@ class IndexJob(BaseModel):
             if model is not None:
                 b.put_artifact(CHARGE_MODEL_ARTIFACT, model.to_bytes())
                 summary.charge_labels = len(model.labels)
+            with self._bar("sentencing model", unit="fit") as tick:
+                sentencing = train(sentenced, on_progress=tick)
+            if sentencing is not None:
+                b.put_artifact(SENTENCING_MODEL_ARTIFACT, sentencing.to_bytes())
         summary.total = open_backend(self.backend, index=self.index, es_options=self.es_options).count()
         summary.seconds = time.perf_counter() - t0
         return summary

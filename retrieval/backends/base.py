@@ -141,6 +141,8 @@ class IndexManifest(BaseModel):
     doc_count: int = 0
     corpus: dict = Field(default_factory=dict)  # name, licence, date range of judgments
     bm25: dict = Field(default_factory=lambda: {"k1": 1.2, "b": 0.75, "idf": "lucene"})
+    # the version of the 量刑测算 model the build fitted on the corpus (an artifact); None: built before it
+    sentencing_model: str | None = None
 
 
 def matches(fields: dict, filters: Filters | None) -> bool:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import NamedTuple
 
+import cn2an
+
 from leian.corpora.text import normalise_text
 from leian.retrieval.report.model import TIER_NAMES, Report, date_text, time_text
 from leian.retrieval.sentencing import (
@@ -234,10 +236,10 @@ def _blocks(report: Report) -> list[Block]:
         Para(f"SHA-256：{r.sha256}", "meta"),
         Para(f"生成程序：{r.generator}", "meta"),
     ]
-    sec = iter(NUMERALS)
+    sec = iter(range(1, 100))
 
     def h(text: str) -> Heading:
-        return Heading(2, f"{next(sec)}、{text}")
+        return Heading(2, f"{cn2an.an2cn(next(sec))}、{text}")
 
     # 检索主体 / 时间 / 平台
     out.append(h("检索主体"))
@@ -373,6 +375,9 @@ def _blocks(report: Report) -> list[Block]:
 
     # 量刑
     out.extend([h("类案量刑情况"), *_sentencing_blocks(r)])
+
+    # 量刑测算
+    out.extend([h("量刑测算"), *_estimate_blocks(r)])
 
     # 拟量刑建议
     out.append(h("拟量刑建议比对"))
@@ -580,6 +585,66 @@ def _stats_blocks(r: Report, s: SentencingStats, picture: int) -> list[Block]:
     ]
     out.append(Para(f"统计所依据的{len(cases)}件类案："))
     out.append(Items(cases))
+    return out
+
+
+ESTIMATE_NOTE = (
+    "量刑测算的方法：以本索引全部判决中单一罪名、判处有期徒刑或拘役的被告人为样本，按罪名拟合分位数回归"
+    "（刑期取对数；案件不足的罪名合并拟合），自变量为法定刑档次、定档数额或数量、次数、伤亡及法院认定的量刑情节。"
+    "“基准”为不计情节时的中位数；各情节的影响为其系数换算的刑期百分比，与《关于常见犯罪的量刑指导意见（试行）》"
+    "（法发〔2021〕21号）的幅度并列，超出幅度的注明。测算区间为第10至第90百分位；测算值不超出法定刑幅度。"
+    "测算仅供参考，不代替承办人依法裁量。"
+)
+
+
+def _estimate_blocks(r: Report) -> list[Block]:
+    pictures = [p for p in r.pictures if p.estimate is not None]
+    if not pictures:
+        return [Para("未能确定待决案件的罪名，未作量刑测算。")]
+    out: list[Block] = []
+    for i, p in enumerate(pictures):
+        e = p.estimate
+        if len(pictures) > 1:
+            out.append(Heading(3, f"（{NUMERALS[i]}）{p.charge}"))
+        if e.months is None:
+            out.append(Para(f"无法测算：{e.basis}", "warn"))
+            continue
+        out.append(
+            Para(
+                f"测算刑期：{months_text(e.months)}（第10至第90百分位：{months_text(e.low_months)}至"
+                f"{months_text(e.high_months)}）。",
+                "ok",
+            )
+        )
+        out.append(Para(e.basis))
+        rows = []
+        for line in e.lines:
+            if line.factor == "基准":
+                rows.append(["基准", f"{months_text(line.months)}", line.guidance, ""])
+            else:
+                effect = "—" if line.effect_pct is None else f"{line.effect_pct:+.0f}%"
+                rows.append([line.factor, effect, line.guidance, line.note or "在指导意见幅度之内"])
+        out.append(Table(["因素", "对刑期的影响（中位数）", "依据", "说明"], rows))
+        if e.statutory_min is not None:
+            top = months_text(e.statutory_max) if e.statutory_max is not None else "上限（可至无期徒刑等）"
+            out.append(Para(f"法定刑幅度：{months_text(e.statutory_min)}至{top}（{e.tier_rule}）。", "note"))
+        if p.proposed is not None and p.proposed.proposed.months and p.proposed.proposed.kind in POOLED_KINDS:
+            m = p.proposed.proposed.months
+            inside = e.low_months <= m <= e.high_months
+            out.append(
+                Para(
+                    f"拟判{months_text(m)}{'在' if inside else '不在'}测算区间"
+                    f"（{months_text(e.low_months)}至{months_text(e.high_months)}）之内。",
+                    "normal" if inside else "warn",
+                )
+            )
+        if p.stats.months is not None:
+            out.append(
+                Para(
+                    f"同罪名类案刑期中位数{months_text(p.stats.months.median)}（{p.stats.months.n}件，见上节）。"
+                )
+            )
+    out.append(Para(ESTIMATE_NOTE, "note"))
     return out
 
 

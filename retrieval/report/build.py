@@ -10,6 +10,7 @@ from typing import Any
 from leian import PRODUCT, __version__
 from leian.corpora.record import TIERS, CaseRecord
 from leian.errors import InvalidInput
+from leian.indexer.sentencing_model import SentencingModel
 from leian.retrieval.models import Hit, Query, SearchResult
 from leian.retrieval.report.key_points import key_point
 from leian.retrieval.report.model import (
@@ -74,6 +75,7 @@ def build_report(
         records=records,
         stats_ids=run.stats_ids,
         pending=run.pending,
+        sentencing_model=searcher.sentencing_model,
         requester=requester,
         proposed=proposed,
         stats_k=stats_k,
@@ -95,6 +97,7 @@ def assemble_report(
     records: dict[str, CaseRecord],
     stats_ids: Sequence[str],
     pending: CaseRecord,
+    sentencing_model: SentencingModel | None = None,
     requester: Requester | None = None,
     proposed: ProposedSentence | None = None,
     stats_k: int = 50,
@@ -112,7 +115,9 @@ def assemble_report(
         province = (
             query.filters.province[0] if query.filters.province and len(query.filters.province) == 1 else None
         )
-        pictures = charge_pictures(stats_records, charges, pending, proposed, province)
+        pictures = charge_pictures(
+            stats_records, charges, pending, proposed, province, sentencing_model, estimate=True
+        )
         sentencing_note = (
             f"统计范围：罪名为{'、'.join(charges)}、按相似度排序的前{len(stats_records)}件检索结果"
             f"（最多取{stats_k}件）；每个罪名单独统计，数罪并罚的案件另计而不计入"

@@ -10,12 +10,18 @@ evaluation protocol. Ties are broken by case id.
 """
 
 from leian.retrieval.search.config import SearchConfig
-from leian.retrieval.search.opening import CHARGE_MODEL_ARTIFACT, check_compatible, open_searcher
+from leian.retrieval.search.opening import (
+    CHARGE_MODEL_ARTIFACT,
+    SENTENCING_MODEL_ARTIFACT,
+    check_compatible,
+    open_searcher,
+)
 from leian.retrieval.search.searcher import HybridSearcher, Searcher, SearchRun, statistics_charges
 
 __all__ = [
     "CHARGE_MODEL_ARTIFACT",
     "HybridSearcher",
+    "SENTENCING_MODEL_ARTIFACT",
     "SearchConfig",
     "SearchRun",
     "Searcher",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from leian.errors import IndexIncompatible
 from leian.indexer.charge_model import ChargeModel
 from leian.indexer.embedding import Embedder, EmbeddingOptions
+from leian.indexer.sentencing_model import VERSION as SENTENCING_VERSION
+from leian.indexer.sentencing_model import SentencingModel
 from leian.indexer.tokenize import Tokenizer
 from leian.retrieval.backends import open_backend
 from leian.retrieval.backends.base import IndexManifest
@@ -12,6 +14,7 @@ from leian.retrieval.search.config import SearchConfig
 from leian.retrieval.search.searcher import HybridSearcher
 
 CHARGE_MODEL_ARTIFACT = "charge_model"
+SENTENCING_MODEL_ARTIFACT = "sentencing_model"
 
 
 def check_compatible(manifest: IndexManifest, tokenizer: Tokenizer, embedder: Embedder | None) -> None:
@@ -61,7 +64,16 @@ def open_searcher(
     check_compatible(manifest, tokenizer, embedder)
     blob = be.get_artifact(CHARGE_MODEL_ARTIFACT)
     charge_model = ChargeModel.from_bytes(blob) if blob else None
-    return HybridSearcher(be, tokenizer, embedder, cfg, charge_model)
+    return HybridSearcher(be, tokenizer, embedder, cfg, charge_model, _sentencing_model(be))
 
 
-__all__ = ["CHARGE_MODEL_ARTIFACT", "check_compatible", "open_searcher"]
+def _sentencing_model(be) -> SentencingModel | None:
+    """The index's 量刑测算 model; None for an index built before it or by another version (a report
+    then says the estimate needs a rebuild)."""
+    if be.manifest().sentencing_model != SENTENCING_VERSION:
+        return None
+    blob = be.get_artifact(SENTENCING_MODEL_ARTIFACT)
+    return SentencingModel.from_bytes(blob) if blob else None
+
+
+__all__ = ["CHARGE_MODEL_ARTIFACT", "SENTENCING_MODEL_ARTIFACT", "check_compatible", "open_searcher"]

@@ -25,6 +25,7 @@ from leian.indexer.charge_model import ChargeModel
 from leian.indexer.embedding import Embedder
 from leian.indexer.pending import analyse_facts, with_elements
 from leian.indexer.pipeline import prepare
+from leian.indexer.sentencing_model import SentencingModel
 from leian.indexer.tokenize import Tokenizer
 from leian.retrieval.backends.base import Backend, Scored, WriteReport
 from leian.retrieval.models import ChargePrediction, Query, SearchResult
@@ -55,6 +56,7 @@ class Searcher(Protocol):
 
     backend: Backend
     config: SearchConfig
+    sentencing_model: SentencingModel | None  # the index's 量刑测算 model (None: built before it)
 
     def run(self, query: Query, stats_k: int = 0) -> SearchRun: ...
 
@@ -116,8 +118,10 @@ class HybridSearcher:
         embedder: Embedder | None = None,
         config: SearchConfig | None = None,
         charge_model: ChargeModel | None = None,
+        sentencing_model: SentencingModel | None = None,
     ):
         self.backend = backend
+        self.sentencing_model = sentencing_model
         self.tokenizer = tokenizer
         self.embedder = embedder
         self.config = config or SearchConfig()

@@ -1,6 +1,13 @@
 """The sentencing figures of a report: statistics of comparable cases (``statistics``) and one picture
 per applicable charge, placed in the statutory tier of the pending case (``picture``)."""
 
+from leian.retrieval.sentencing.estimate import (
+    EstimateLine,
+    SentenceEstimate,
+    estimate_sentence,
+    estimate_text,
+    suspect_for,
+)
 from leian.retrieval.sentencing.picture import (
     STATUTORY_DEFINITION,
     ChargePicture,
@@ -53,6 +60,8 @@ __all__ = [
     "STATUTORY_DEFINITION",
     "TERM_KINDS",
     "ChargePicture",
+    "EstimateLine",
+    "SentenceEstimate",
     "CircumstanceNote",
     "Distribution",
     "FineStats",
@@ -71,6 +80,9 @@ __all__ = [
     "comparable_observations",
     "distribution",
     "elements_text",
+    "estimate_sentence",
+    "estimate_text",
+    "suspect_for",
     "months_text",
     "parse_proposed",
     "percentile_rank",

@@ -27,7 +27,9 @@ from leian.corpora.dictionaries import canonical_charge
 from leian.corpora.law import statutory_range, tiers_of
 from leian.corpora.law.tiers import KEY_LABELS
 from leian.corpora.record import CaseRecord, Defendant, Elements
+from leian.indexer.sentencing_model import SentencingModel
 from leian.indexer.tiering import TierDecision, tier_of
+from leian.retrieval.sentencing.estimate import SentenceEstimate, estimate_sentence, suspect_for
 from leian.retrieval.sentencing.statistics import (
     MIN_SAMPLE,
     POOLED_KINDS,
@@ -77,6 +79,7 @@ class StatutoryView(BaseModel):
 class ChargePicture(BaseModel):
     charge: str
     statutory: StatutoryView | None  # None: a charge the law data does not know
+    estimate: SentenceEstimate | None = None  # 量刑测算 (None: the searcher had no model to ask)
     basis: Literal["同档次", "同罪名"]
     basis_text: str
     stats: SentencingStats
@@ -92,9 +95,14 @@ def charge_pictures(
     pending: CaseRecord,
     proposed: ProposedSentence | None = None,
     province: str | None = None,
+    model: SentencingModel | None = None,
+    estimate: bool = False,
 ) -> list[ChargePicture]:
-    """A picture per charge, from the statistics pool ``records`` (best first)."""
-    return [_picture(records, c, pending, proposed, province) for c in dict.fromkeys(charges)]
+    """A picture per charge, from the statistics pool ``records`` (best first); with ``estimate``, each
+    with the 量刑测算 of ``model`` (which says why when there is no model)."""
+    return [
+        _picture(records, c, pending, proposed, province, model, estimate) for c in dict.fromkeys(charges)
+    ]
 
 
 def _picture(
@@ -103,6 +111,8 @@ def _picture(
     pending: CaseRecord,
     proposed: ProposedSentence | None,
     province: str | None,
+    model: SentencingModel | None = None,
+    estimate: bool = False,
 ) -> ChargePicture:
     known = canonical_charge(charge) is not None and bool(_tiers(charge))
     decision, who = _pending_tier(charge, pending, province) if known else (None, None)
@@ -146,9 +156,13 @@ def _picture(
         check = check_proposed(stats, proposed)
         if view is not None:
             check = check_statutory(check, view, pending.circumstances)
+    est = None
+    if estimate:
+        est = estimate_sentence(model, charge, *suspect_for(charge, pending, province), province)
     return ChargePicture(
         charge=charge,
         statutory=view,
+        estimate=est,
         basis=basis,
         basis_text=basis_text,
         stats=stats,

@@ -1,0 +1,231 @@
+"""量刑测算: an explained estimate of the pending case's term, in the terms of the 2021 量刑指导意见.
+
+The index's ``SentencingModel`` (learned from its judgments) gives the term at the 10th, 50th and 90th
+percentile for the case's tier, figures and circumstances. The explanation reads like the guidance's
+method: a 基准 for the tier and the tier-setting figure (the model's median with no circumstance),
+then each circumstance's effect as a percentage of the term, line by line, beside the range the
+guidance allows (``corpora/data/guidance_adjustments.tsv``) and a note where the corpus's practice
+falls outside it. The estimate never leaves the statutory range of the case's tier and says so when
+it is clipped. When it cannot estimate (no model, a charge without enough judgments, a tier with no
+custodial term), ``months`` is None and ``basis`` says why: never a number without its basis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import cn2an
+from pydantic import BaseModel, Field
+
+from leian.corpora.law import adjustments, tiers_of
+from leian.corpora.record import CaseRecord, Elements
+from leian.indexer.sentencing_model import CIRCUMSTANCES, MIN_POOLED, SentencingModel, present_figures
+from leian.indexer.tiering import TierDecision, tier_of
+from leian.retrieval.sentencing.statistics import months_text, yuan_text
+
+TERMS = frozenset({"有期徒刑", "拘役"})
+FIGURE_NAMES = {
+    "amount": "数额",
+    "grams": "毒品数量",
+    "bac": "血液酒精含量",
+    "count": "次数",
+    "light_injuries": "轻伤人数",
+    "grave_injuries": "重伤人数",
+    "deaths": "死亡人数",
+}
+QUIET = 0.02  # an effect under 2 % is reported as no clear effect in the corpus
+
+
+class EstimateLine(BaseModel):
+    factor: str  # 基准 / a circumstance
+    effect_pct: float | None = None  # the model's effect on the median term (None for the 基准)
+    months: float | None = None  # the 基准's term
+    guidance: str = ""  # the guidance's range, as it words it, with its source
+    note: str = ""  # where the corpus's practice falls outside the guidance's range
+
+
+class SentenceEstimate(BaseModel):
+    charge: str
+    months: float | None  # the median estimate of the custodial term; None: see ``basis``
+    low_months: float | None = None  # P10
+    high_months: float | None = None  # P90
+    basis: str  # how it was computed, or why it could not be
+    lines: list[EstimateLine] = Field(default_factory=list)
+    tier_level: int | None = None
+    tier_rule: str = ""
+    statutory_min: int | None = None
+    statutory_max: int | None = None
+    clipped: bool = False
+    n_cases: int = 0  # judgments of the charge the fit rests on
+    model: str = ""  # the fit: 本罪名模型 / 多罪名合并模型, and the model version
+
+
+def estimate_sentence(
+    model: SentencingModel | None,
+    charge: str,
+    elements: Elements,
+    circumstances: Iterable[str],
+    province: str | None = None,
+) -> SentenceEstimate:
+    """The explained estimate for one charge of a suspect with ``elements`` and ``circumstances``."""
+    circumstances = list(dict.fromkeys(circumstances))
+    if model is None:
+        return SentenceEstimate(
+            charge=charge, months=None, basis="索引未包含量刑模型，无法测算（请用本版本重建索引）。"
+        )
+    try:
+        tiers = tiers_of(charge)
+    except KeyError:
+        return SentenceEstimate(charge=charge, months=None, basis=f"“{charge}”不是可识别的罪名，无法测算。")
+    decision = tier_of(charge, elements, province)
+    fit = model.fit_for(charge)
+    official = tiers[0].charge
+    if fit is None:
+        n = model.counts.get(official, 0)
+        return SentenceEstimate(
+            charge=official,
+            months=None,
+            basis=f"本索引中{official}单一罪名、判处有期徒刑或拘役的判决仅{n}件，少于{MIN_POOLED}件，无法测算。",
+            tier_level=decision.tier.level if decision else None,
+            tier_rule=decision.rule if decision else "",
+        )
+    tier = decision.tier if decision else None
+    if tier is not None and not TERMS & set(tier.penalties):
+        return SentenceEstimate(
+            charge=official,
+            months=None,
+            basis=f"所在档次（{tier.penalty_text}）没有有期徒刑或拘役，测算只针对刑期。",
+            tier_level=tier.level,
+            tier_rule=decision.rule,
+        )
+    level = tier.level if tier else 0
+    full = model.predict(official, level, elements, circumstances)
+    base = model.predict(official, level, _without_stage_and_role(elements), [])
+    lo, hi = (tier.min_months, tier.max_months) if tier else (None, None)
+    clipped_values = [_clip(v, lo, hi) for v in full]
+    clipped = clipped_values != full
+    low, median, high = clipped_values
+    own = len(fit.charges) == 1
+    lines = [
+        EstimateLine(
+            factor="基准",
+            months=base[1],
+            guidance=_base_text(tier, elements),
+        ),
+        *_circumstance_lines(model, official, elements, circumstances),
+    ]
+    basis = (
+        f"依本索引{fit.n}件{'本罪名' if own else '多罪名合并'}判决拟合的分位数回归（刑期取对数）测算："
+        f"中位数{months_text(median)}，第10至第90百分位{months_text(low)}至{months_text(high)}。"
+        + ("" if tier else "待决案件的要素不足以确定法定刑档次，按基本档次测算。")
+        + (
+            f"测算值超出法定刑幅度，已限于{months_text(lo)}至{months_text(hi) if hi else '上限'}。"
+            if clipped
+            else ""
+        )
+    )
+    return SentenceEstimate(
+        charge=official,
+        months=median,
+        low_months=low,
+        high_months=high,
+        basis=basis,
+        lines=lines,
+        tier_level=level or None,
+        tier_rule=decision.rule if decision else "",
+        statutory_min=lo,
+        statutory_max=hi,
+        clipped=clipped,
+        n_cases=fit.n,
+        model=("本罪名模型" if own else "多罪名合并模型") + f"（{model.version}）",
+    )
+
+
+def _without_stage_and_role(e: Elements) -> Elements:
+    return e.model_copy(update={"stage": None, "role": None})
+
+
+def _clip(v: float, lo: int | None, hi: int | None) -> float:
+    if lo is not None and v < lo:
+        return float(lo)
+    if hi is not None and v > hi:
+        return float(hi)
+    return v
+
+
+def _base_text(tier, e: Elements) -> str:
+    parts = [f"第{cn2an.an2cn(tier.level)}档（{tier.condition}）" if tier else "档次未定"]
+    figures = {k: FIGURE_NAMES[k] for k in present_figures(e)}
+    if "amount" in figures and e.amount_yuan:
+        parts.append(f"数额{yuan_text(e.amount_yuan)}")
+    if "grams" in figures:
+        parts.append("、".join(f"{q.kind}{q.grams:g}克" for q in e.drugs))
+    if "bac" in figures:
+        parts.append(f"血液酒精含量{e.bac_mg_per_100ml:g}毫克/100毫升")
+    parts += [v for k, v in figures.items() if k in ("count", "light_injuries", "grave_injuries", "deaths")]
+    return "依" + "、".join(parts) + "，不计情节"
+
+
+def _circumstance_lines(
+    model: SentencingModel, charge: str, e: Elements, circumstances: list[str]
+) -> list[EstimateLine]:
+    have = set(circumstances)
+    if e.stage in ("未遂", "中止", "预备"):
+        have.add(e.stage)
+    if e.role in ("从犯", "胁从犯"):
+        have.add(e.role)
+    guide = adjustments()
+    out = []
+    for c in CIRCUMSTANCES:
+        if c not in have:
+            continue
+        b = model.effect(charge, c)
+        pct = 100 * (math.exp(b) - 1) if b is not None else None
+        g = guide.get(c)
+        note = ""
+        if pct is not None and abs(pct) < 100 * QUIET:
+            note = "本索引判决中该情节对刑期无明显影响"
+        elif g is not None and pct is not None and not g.allows(pct):
+            note = f"本索引判决的做法（{pct:+.0f}%）在指导意见幅度之外"
+        out.append(
+            EstimateLine(
+                factor=c,
+                effect_pct=round(pct, 1) if pct is not None else None,
+                guidance=f"{g.text}（{g.source}）" if g else "指导意见未列该情节的幅度",
+                note=note,
+            )
+        )
+    return out
+
+
+def suspect_for(charge: str, pending: CaseRecord, province: str | None = None) -> tuple[Elements, list[str]]:
+    """The elements and circumstances a new case's estimate for ``charge`` rests on: the suspect whose
+    elements decide the tier (surely before possibly, the higher first), else the first one; with the
+    circumstances the facts suggest for the case."""
+    suspects = list(pending.defendants)
+    decided = [(t, d) for d in suspects if (t := tier_of(charge, d.elements, province)) is not None]
+    if decided:
+        who = max(decided, key=lambda td: (td[0].certain, td[0].tier.level))[1]
+    elif suspects:
+        who = suspects[0]
+    else:
+        return Elements(amount_yuan=pending.amount_yuan), list(pending.circumstances)
+    return who.elements, list(dict.fromkeys([*who.circumstances, *pending.circumstances]))
+
+
+def estimate_text(est: SentenceEstimate) -> str:
+    """One line for a table: 1年6个月（1年至2年3个月）."""
+    if est.months is None:
+        return "无法测算"
+    return f"{months_text(est.months)}（{months_text(est.low_months)}至{months_text(est.high_months)}）"
+
+
+__all__ = [
+    "EstimateLine",
+    "SentenceEstimate",
+    "TierDecision",
+    "estimate_sentence",
+    "estimate_text",
+    "suspect_for",
+]
