@@ -12,10 +12,23 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from leian.corpora.loaders import check_text
-from leian.corpora.record import CaseRecord, CourtLevel, Sections, Sentence, SentenceKind, Tier
+from leian.corpora.record import CaseRecord, CourtLevel, Elements, Sections, Sentence, SentenceKind, Tier
 from leian.corpora.text import normalise_record, normalise_text
-from leian.retrieval.models import MAX_FACTS_CHARS, ChargePrediction, Filters, Hit, Query, SearchResult
+from leian.errors import InvalidInput
+from leian.indexer.extract_circumstances import CIRCUMSTANCE_NAMES
+from leian.indexer.sentencing_model import SentencingModel
+from leian.retrieval.models import (
+    MAX_FACTS_CHARS,
+    ChargePrediction,
+    Filters,
+    Hit,
+    Query,
+    SearchResult,
+    normalise_province,
+)
 from leian.retrieval.report import ReportFormat
+from leian.retrieval.search import SearchRun
+from leian.retrieval.sentencing import SentenceEstimate, estimate_sentence, suspect_for
 
 
 class _In(BaseModel):
@@ -402,3 +415,153 @@ class ExtractedTextOut(BaseModel):
     filename: str
     chars: int
     text: str
+
+
+# ---------------------------------------------------------------- 量刑测算 (POST /v1/sentencing)
+
+# the extractor's closed list of names: an unknown one is a 422 that lists them
+Circumstance = Literal[CIRCUMSTANCE_NAMES]
+MAX_SENTENCING_CHARGES = 10
+
+
+class ElementsIn(Elements):
+    """The sentencing elements as the prosecutor states or corrects them (a misspelt field is a 422,
+    never a figure silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def to_elements(self) -> Elements:
+        return Elements.model_validate(self.model_dump())
+
+
+class SentencingIn(_In):
+    """Either the facts of the new case (its charges and elements are read from them, as for a report),
+    or the charges with the elements and circumstances themselves (to recompute after a correction)."""
+
+    facts: Facts | None = None
+    charges: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None,
+        max_length=MAX_SENTENCING_CHARGES,
+        description="the charges; with facts optional (predicted when omitted), with elements required",
+        examples=[["盗窃罪"]],
+    )
+    elements: ElementsIn | None = Field(
+        default=None,
+        description="the elements to estimate from (instead of facts)",
+        examples=[{"amount_yuan": 15000}],
+    )
+    circumstances: list[Circumstance] = Field(
+        default_factory=list, description="with elements: the circumstances to count (自首, 认罪认罚, …)"
+    )
+    province: str | None = Field(
+        default=None,
+        description="where the case is tried: the province's amount thresholds apply",
+        examples=["浙江省"],
+    )
+
+    _charges = field_validator("charges", mode="before")(_listify)
+
+    @field_validator("facts")
+    @classmethod
+    def _facts(cls, v: str | None) -> str | None:
+        return v if v is None else _facts_not_blank(v)
+
+    @field_validator("province")
+    @classmethod
+    def _province(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            return normalise_province(v, "province")
+        except InvalidInput as e:
+            raise ValueError(e.message.removeprefix("province: ")) from None
+
+    @model_validator(mode="after")
+    def _one_mode(self):
+        if self.facts is None and self.elements is None:
+            raise ValueError(
+                "give either facts (the charges and elements are read from them) "
+                "or charges with elements (to recompute a corrected case)"
+            )
+        if self.facts is not None and self.elements is not None:
+            raise ValueError("give either facts or elements, not both")
+        if self.elements is None and self.circumstances:
+            raise ValueError("circumstances go with elements; with facts they are read from the facts")
+        if self.elements is not None and not self.charges:
+            raise ValueError('charges: with elements, name the charges to estimate (e.g. ["盗窃罪"])')
+        return self
+
+    def to_query(self) -> Query:
+        if self.facts is None:
+            raise ValueError("no facts to search with")
+        return Query(facts=self.facts, charges=self.charges or None)
+
+
+class ChargeEstimateOut(SentenceEstimate):
+    """One charge's 量刑测算 with the elements and circumstances it rests on."""
+
+    elements: Elements
+    circumstances: list[str]
+
+
+class SentencingOut(BaseModel):
+    charges: list[str] = Field(
+        description="the charges estimated: those given, else those settled on from the facts"
+    )
+    charges_from: Literal["given", "predicted"]
+    elements: Elements = Field(
+        description="the elements used: those given, else those read for the first charge (each estimate has its own)"
+    )
+    circumstances: list[str] = Field(description="likewise the circumstances counted")
+    estimates: list[ChargeEstimateOut] = Field(
+        description="one per charge; months null where it cannot estimate, basis says why"
+    )
+
+
+def charge_estimate(
+    model: SentencingModel | None,
+    charge: str,
+    elements: Elements,
+    circumstances: list[str],
+    province: str | None,
+) -> ChargeEstimateOut:
+    est = estimate_sentence(model, charge, elements, circumstances, province)
+    return ChargeEstimateOut(**est.model_dump(), elements=elements, circumstances=list(circumstances))
+
+
+def sentencing_out(
+    model: SentencingModel | None,
+    charges: list[str],
+    inputs: list[tuple[Elements, list[str]]],
+    province: str | None,
+    charges_from: Literal["given", "predicted"],
+) -> SentencingOut:
+    """The answer for ``charges``, each estimated from its (elements, circumstances) in ``inputs``."""
+    estimates = [
+        charge_estimate(model, c, e, cs, province) for c, (e, cs) in zip(charges, inputs, strict=True)
+    ]
+    elements, circumstances = inputs[0] if inputs else (Elements(), [])
+    return SentencingOut(
+        charges=list(charges),
+        charges_from=charges_from,
+        elements=elements,
+        circumstances=list(circumstances),
+        estimates=estimates,
+    )
+
+
+def sentencing_from_run(
+    model: SentencingModel | None, run: SearchRun, province: str | None, given: bool
+) -> SentencingOut:
+    """The estimates for a search's charges, each from the suspect whose elements decide its tier."""
+    inputs = [suspect_for(c, run.pending, province) for c in run.charges]
+    return sentencing_out(model, run.charges, inputs, province, "given" if given else "predicted")
+
+
+def sentencing_from_elements(model: SentencingModel | None, body: SentencingIn) -> SentencingOut:
+    if body.elements is None or not body.charges:
+        raise ValueError("sentencing_from_elements needs charges and elements")
+    elements = body.elements.to_elements()
+    circumstances = list(dict.fromkeys(body.circumstances))
+    charges = list(dict.fromkeys(body.charges))
+    return sentencing_out(model, charges, [(elements, circumstances)] * len(charges), body.province, "given")
