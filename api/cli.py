@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "write a 类案检索报告 for one case"),
     "verify-report": ("verify_report", "check a saved report against its content hash"),
     "batch": ("batch", "write a report for every case of a JSONL file (resumable)"),
+    "sentence": ("sentence", "estimate the term (量刑测算) for every case of a JSONL file"),
     "serve": ("serve", "run the HTTP API and web page"),
     "model": ("model", "build or inspect the local embedding model"),
 }
