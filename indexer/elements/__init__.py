@@ -95,15 +95,14 @@ def find_elements(
     drugs = defendant_drugs(text, reasoning, facts, names, n, want["drugs"])
     harm = defendant_harm(text, [facts, reasoning], names, n, defendant_names, want["harm"])
     traffic = defendant_traffic(text, facts, reasoning, names, n, want["traffic"], want["escape"])
-    bac = defendant_bac(text, [facts, reasoning], names, n)
+    # a blood test anywhere (the 指控 included) wins over a breath test in the facts
+    bac = defendant_bac(text, [facts, reasoning, *([proceedings] if proceedings else [])], names, n)
     if proceedings is not None and proceedings[1] > proceedings[0]:
         none = (reasoning[1], reasoning[1])
         for i, f in defendant_amounts(text, none, proceedings, names, n, want["money"] - set(money)).items():
             money[i] = f
         for i, f in defendant_drugs(text, none, proceedings, names, n, want["drugs"] - set(drugs)).items():
             drugs[i] = f
-        for i, f in defendant_bac(text, [proceedings], names, n).items():
-            bac.setdefault(i, f)
         lacking = {i for i in want["harm"] if not (harm[i].injuries or harm[i].deaths)}
         for i, f in defendant_harm(text, [proceedings], names, n, defendant_names, lacking).items():
             if f.injuries or f.deaths:

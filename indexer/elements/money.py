@@ -51,7 +51,7 @@ _CLAIM = re.compile(r"辩护|辩解|辩称|上诉理由|上诉称|抗诉|意见|
 _FOREIGN = re.compile(r"(?:欧元|美元|港元|港币|日元|英镑|韩元|泰铢|澳元|加元|新台币|澳门币|卢布|越南盾)\s*$")
 # A sentence that sums up the counts (before or after them).
 _SUMMARY = re.compile(
-    r"^\s*(?:综上|以上|上述|总之|经统计|经审计|经核算|经核查)|共[^，。；]{0,8}?[\d二三四五六七八九十]+[次起笔]|"
+    r"^\s*(?:综上|以上|上述|总之|经统计|经审计|经核算|经核查|共计|合计|总计|累计)|共[^，。；]{0,8}?[\d二三四五六七八九十]+[次起笔]|"
     r"[\d二三四五六七八九十]+[次起笔][^。；]{0,16}?(?:共计|合计|累计|总计|涉案)|多次|具体(?:情况|事实)?如下|分述如下"
 )
 # Costs of a victim's treatment and other money a sentence lists that is no one's taking.

@@ -51,6 +51,8 @@ _TOTAL = re.compile(r"共计|合计|总计|累计|总重|共重|共(?=[\d约])|�
 _SUMMARY = re.compile(
     r"^\s*(?:综上|以上|上述|总之|经统计)|[\d二三四五六七八九十]+次[^。；]{0,16}?(?:共计|合计|累计)"
 )
+_THRESHOLD = re.compile(r"\s*(?:以上|以下|不满|不足|之上)")
+_THRESHOLD_BEFORE = re.compile(r"(?:不满|不足|超过|达到|少于|多于)\s*$")
 _NOT_WEIGHED = re.compile(r"含量|纯度|百分之|%|％|毫克/|克/")
 _MG = r"(?:mg|MG|Mg|㎎|毫克|亳克)"
 _HUNDRED_ML = r"(?:(?:[1lI][0O０]{2}|一百|百)\s*(?:m[lL1]|M[lL]|毫升|亳升)|d[lL1]|分升)"  # 1 dL = 100 mL
@@ -86,7 +88,9 @@ _BAC_FORMS = (
     ),
 )
 # a breath test at the roadside is superseded by the blood test
-_BREATH = re.compile(r"呼气|呼出|吹气|现场测试|酒精测试仪|检测仪|初筛")
+_BREATH = re.compile(r"呼气|呼出|呼吸|吹气|现场测试|酒精测试仪|检测仪|初筛")
+# a party's argument ("辩护人提出…不能认定…"), not the court's finding
+_CLAIM = re.compile(r"辩护|辩称|辩解|意见|上诉理由|提出")
 
 
 @dataclass(frozen=True)
@@ -117,13 +121,19 @@ def _weighed(text: str, start: int, end: int, names, n: int, starts: list[int] |
         for wm in _WEIGHT.finditer(text, c.start, c.end):
             if _NOT_WEIGHED.search(text, wm.end(), min(c.end, wm.end() + 2)):
                 continue
+            if _THRESHOLD.match(text, wm.end()) or _THRESHOLD_BEFORE.search(
+                text, max(c.start, wm.start() - 4), wm.start()
+            ):
+                continue  # "非法持有甲基苯丙胺50克以上": the law's threshold, not a quantity
             g = _grams(wm)
             if g is None or g <= 0:
                 continue
-            # the kind named nearest before the weight (in its sentence), else just after it
+            # the kind named in the weight's own clause (before it, else just after it: "118.79克检测出
+            # 甲基苯丙胺"), else the nearest before it in the sentence
             before = [k for k in kinds if k.end() <= wm.start()]
             after = list(_KIND.finditer(text, wm.end(), c.end))
-            km = before[-1] if before else (after[0] if after else None)
+            in_clause = [k for k in before if k.start() >= c.start]
+            km = in_clause[-1] if in_clause else (after[0] if after else (before[-1] if before else None))
             if km is None:
                 continue
             kind = DRUG_KINDS[km.group()]
@@ -231,6 +241,8 @@ def defendant_bac(text: str, spans: list[tuple[int, int]], names, n: int) -> dic
                     v = float(m.group("v").replace("．", ".")) * scale
                     if v <= 0:
                         continue  # 未检出: no alcohol is not a figure
+                    if _CLAIM.search(text, c.sentence_start, m.start()):
+                        continue
                     where = breath if _BREATH.search(text, c.sentence_start, m.start()) else blood
                     for i in c.subject:
                         where.setdefault(i, BacFinding(round(v, 3), m.start("v"), m.end()))
