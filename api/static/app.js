@@ -123,6 +123,201 @@ function renderSearch(res) {
   info.hidden = false;
 }
 
+// ---------------------------------------------------------------- 量刑测算
+// The circumstances the estimate counts (the sentencing model's list, in its order); stage and role
+// ones also set the elements' 犯罪形态 and 共同犯罪地位.
+const CIRCUMSTANCES = ["自首", "坦白", "当庭认罪", "认罪认罚", "立功", "重大立功", "退赃", "退赔", "赔偿", "谅解",
+  "刑事和解", "累犯", "前科", "未成年", "初犯", "从犯", "胁从犯", "未遂", "中止", "预备"];
+const STAGES = ["未遂", "中止", "预备"];
+const ROLES = ["从犯", "胁从犯"];
+const INJURY_GRADES = ["轻微伤", "轻伤二级", "轻伤一级", "重伤二级", "重伤一级"];
+const CN_DIGITS = "零一二三四五六七八九十";
+
+function termText(m) {
+  // whole months, half up, as a judgment writes a term (the server's months_text)
+  if (m === null || m === undefined) return "—";
+  const n = Math.floor(m + 0.5);
+  const y = Math.floor(n / 12), r = n % 12;
+  return y ? `${y}年` + (r ? `${r}个月` : "") : `${r}个月`;
+}
+
+function statutoryText(est) {
+  if (est.statutory_min === null || est.statutory_min === undefined) return "";
+  const tier = est.tier_level ? `第${CN_DIGITS[est.tier_level] || est.tier_level}档：` : "";
+  const top = est.statutory_max ? termText(est.statutory_max) : "以上";
+  return `${tier}${termText(est.statutory_min)}${est.statutory_max ? " 至 " : ""}${top}`;
+}
+
+function effectText(pct) {
+  if (pct === null || pct === undefined) return "—";
+  return `${pct > 0 ? "+" : ""}${pct.toFixed(0)}%`;
+}
+
+function renderEstimate(est) {
+  const box = el("div", { class: "est-result" });
+  if (est.months === null || est.months === undefined) {
+    box.append(el("div", { class: "est-main none" }, el("span", { class: "est-median" }, "无法测算")));
+  } else {
+    box.append(el(
+      "div", { class: "est-main" },
+      el("span", { class: "est-label" }, "中位数"),
+      el("span", { class: "est-median" }, termText(est.months)),
+      el("span", { class: "est-range" }, `P10–P90：${termText(est.low_months)} 至 ${termText(est.high_months)}`),
+    ));
+  }
+  const statutory = statutoryText(est);
+  if (statutory) {
+    box.append(el("div", { class: "est-statutory" }, el("b", {}, "法定刑幅度"), statutory,
+      est.clipped ? el("span", { class: "clipped" }, "已限于法定刑幅度内") : null));
+  }
+  box.append(el("p", { class: "est-basis" }, est.basis));
+  if (est.tier_rule) box.append(el("p", { class: "est-rule" }, el("b", {}, "档次依据"), est.tier_rule));
+  if ((est.lines || []).length) {
+    const body = el("tbody");
+    for (const line of est.lines) {
+      const effect = line.factor === "基准" ? termText(line.months) : effectText(line.effect_pct);
+      body.append(el("tr", { class: line.note ? "noted" : "" },
+        el("td", {}, line.factor), el("td", { class: "num" }, effect), el("td", {}, line.guidance),
+        el("td", {}, line.note || "")));
+    }
+    box.append(el("table", { class: "est-lines" },
+      el("thead", {}, el("tr", {}, el("th", {}, "因素"), el("th", {}, "基准刑期 / 对刑期的影响"),
+        el("th", {}, "量刑指导意见"), el("th", {}, "说明"))),
+      body));
+  }
+  if (est.model) box.append(el("div", { class: "est-model" }, `${est.model} · 依本索引${est.n_cases}件判决`));
+  return box;
+}
+
+function numberField(name, label, value, attrs = {}) {
+  return el("label", { class: "field" }, el("span", {}, label),
+    el("input", { type: "number", name, min: "0", value: value === null || value === undefined ? "" : value, ...attrs }));
+}
+
+function renderEditor(est) {
+  const e = est.elements || {};
+  const form = el("form", { class: "est-edit", novalidate: "" });
+  const grid = el("div", { class: "est-grid" },
+    numberField("amount_yuan", "数额（元）", e.amount_yuan, { step: "any" }),
+    numberField("offence_count", "次数", e.offence_count, { min: "1", step: "1" }),
+    numberField("bac_mg_per_100ml", "血液酒精含量（mg/100ml）", e.bac_mg_per_100ml, { step: "any" }),
+    numberField("deaths", "死亡人数", e.deaths, { step: "1" }),
+  );
+  const drugs = (e.drugs || []).length ? e.drugs : [{ kind: "", grams: null }];
+  drugs.forEach((d, i) => {
+    grid.append(el("label", { class: "field" }, el("span", {}, `毒品种类${drugs.length > 1 ? i + 1 : ""}`),
+      el("input", { type: "text", name: "drug_kind", value: d.kind || "", placeholder: "如 甲基苯丙胺" })));
+    grid.append(numberField("drug_grams", "毒品数量（克）", d.grams, { step: "any" }));
+  });
+  const injuries = el("div", { class: "est-grid injuries" });
+  for (const g of INJURY_GRADES) {
+    const n = (e.injuries || []).filter((x) => x === g).length;
+    injuries.append(numberField(`injury:${g}`, `${g}（人）`, n || "", { step: "1" }));
+  }
+  const ticked = new Set(est.circumstances || []);
+  if (STAGES.includes(e.stage)) ticked.add(e.stage);
+  if (ROLES.includes(e.role)) ticked.add(e.role);
+  const names = [...CIRCUMSTANCES, ...[...ticked].filter((c) => !CIRCUMSTANCES.includes(c))];
+  const boxes = el("div", { class: "est-circs" });
+  for (const c of names) {
+    const input = el("input", { type: "checkbox", name: "circumstance", value: c });
+    input.checked = ticked.has(c);
+    boxes.append(el("label", { class: "circ" }, input, c));
+  }
+  form.append(
+    el("div", { class: "est-sub" }, "要素（由事实提取，可修改）"), grid, injuries,
+    el("div", { class: "est-sub" }, "量刑情节（勾选适用的情节）"), boxes,
+    el("div", { class: "est-actions" },
+      el("button", { type: "submit", class: "primary recompute" }, "重新测算"),
+      el("span", { class: "est-status", "aria-live": "polite" })),
+    el("div", { class: "error", role: "alert", hidden: "" }),
+  );
+  return form;
+}
+
+function editedElements(form, original) {
+  const num = (input) => (input.value.trim() === "" ? null : Number(input.value));
+  const field = (name) => num(form.elements[name]);
+  const e = { ...original };
+  for (const name of ["amount_yuan", "offence_count", "bac_mg_per_100ml", "deaths"]) e[name] = field(name);
+  const kinds = [...form.querySelectorAll('input[name="drug_kind"]')];
+  const grams = [...form.querySelectorAll('input[name="drug_grams"]')];
+  e.drugs = kinds.map((k, i) => ({ kind: k.value.trim(), grams: num(grams[i]) }))
+    .filter((d) => d.kind && d.grams !== null);
+  e.injuries = [];
+  for (const g of INJURY_GRADES) {
+    const n = num(form.elements[`injury:${g}`]) || 0;
+    for (let i = 0; i < n; i++) e.injuries.push(g);
+  }
+  const ticked = [...form.querySelectorAll('input[name="circumstance"]:checked')].map((c) => c.value);
+  const stage = STAGES.find((s) => ticked.includes(s));
+  e.stage = stage || (STAGES.includes(original.stage) ? "既遂" : original.stage ?? null);
+  const role = ROLES.find((r) => ticked.includes(r));
+  e.role = role || (ROLES.includes(original.role) ? null : original.role ?? null);
+  return { elements: e, circumstances: ticked };
+}
+
+function sentencingProvince() {
+  const v = $("s-province").value.trim();
+  return v || null;
+}
+
+async function recompute(card, form) {
+  const status = form.querySelector(".est-status");
+  const error = form.querySelector(".error");
+  error.hidden = true;
+  const { elements, circumstances } = editedElements(form, card.estimate.elements || {});
+  const body = { charges: [card.estimate.charge], elements, circumstances };
+  const province = sentencingProvince();
+  if (province) body.province = province;
+  const button = form.querySelector(".recompute");
+  button.disabled = true;
+  status.textContent = "正在测算…";
+  try {
+    const resp = await api("/v1/sentencing", { method: "POST", headers: headers(), body: JSON.stringify(body) });
+    const est = (await resp.json()).estimates[0];
+    card.estimate = est;
+    card.node.querySelector(".est-result").replaceWith(renderEstimate(est));
+    status.textContent = "已按修改后的要素与情节重新测算";
+  } catch (e) {
+    error.textContent = e.message;
+    error.hidden = false;
+    status.textContent = "";
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function renderSentencing(res) {
+  const list = $("estimates");
+  const cards = (res.estimates || []).map((est) => {
+    const node = el("article", { class: "est-card", "data-charge": est.charge },
+      el("header", { class: "est-head" }, el("h3", {}, est.charge),
+        el("span", { class: "tier" }, res.charges_from === "given" ? "用户指定罪名" : "预测罪名")),
+      renderEstimate(est));
+    const card = { node, estimate: est };
+    const form = renderEditor(est);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      recompute(card, form);
+    });
+    node.append(form);
+    return node;
+  });
+  list.replaceChildren(...cards);
+  $("est-count").textContent = cards.length ? `(${cards.length})` : "";
+  $("estimates-empty").hidden = cards.length > 0;
+  if (!cards.length) $("estimates-empty").textContent = "未能确定罪名，无法测算。";
+}
+
+function sentencingRequest(body) {
+  const out = { facts: body.facts };
+  if (body.charges) out.charges = body.charges;
+  const province = sentencingProvince();
+  if (province) out.province = province;
+  return out;
+}
+
 // ---------------------------------------------------------------- the request
 function numberOrNull(id) {
   const v = $(id).value.trim();
@@ -177,7 +372,9 @@ async function runSearch(event) {
       .then((r) => r.json()).then(renderSearch);
     const report = api("/v1/reports", { method: "POST", headers: headers(), body: JSON.stringify(reportExtras(body)) })
       .then((r) => r.json()).then(loadReport);
-    await Promise.all([search, report]);
+    const sentencing = api("/v1/sentencing", { method: "POST", headers: headers(), body: JSON.stringify(sentencingRequest(body)) })
+      .then((r) => r.json()).then(renderSentencing);
+    await Promise.all([search, report, sentencing]);
   } catch (e) {
     showError(e.message);
   } finally {
@@ -236,9 +433,10 @@ function updateCount() {
 }
 
 function switchTab(name) {
-  for (const t of document.querySelectorAll(".tab")) t.classList.toggle("active", t.dataset.tab === name);
-  $("tab-hits").hidden = name !== "hits";
-  $("tab-report").hidden = name !== "report";
+  for (const t of document.querySelectorAll(".tab")) {
+    t.classList.toggle("active", t.dataset.tab === name);
+    $(`tab-${t.dataset.tab}`).hidden = t.dataset.tab !== name;
+  }
 }
 
 async function checkHealth() {
