@@ -4,9 +4,9 @@ What is read for which defendant follows the law that defines their charge (``co
 a 数额 for the economic, property and corruption chapters (三、五、八) and for any 罪名 whose tiers or
 thresholds turn on a 数额 (掩饰、隐瞒犯罪所得 …); drug kinds and grams for 第六章第七节; injuries and
 deaths for the public-safety, person and public-order chapters (二、四、六章第一节) and 抢劫, where "no
-death" (0) is stated only for charges whose tiers turn on an injury or a death; the responsibility
-share for road traffic crimes and 逃逸 for 交通肇事; blood alcohol for anyone it is stated for. 犯罪形态 and the role in a joint crime come from
-the circumstances the court accepted (``extract_circumstances``), which are bound to defendants
+death" (0) is stated only for charges whose tiers turn on an injury or a death, or when someone was
+hurt; the responsibility share for road traffic crimes and 逃逸 for 交通肇事; blood alcohol for anyone
+it is stated for. 犯罪形态 and the role in a joint crime come from the circumstances the court accepted (``extract_circumstances``), which are bound to defendants
 already. Each module's docstring gives its rule.
 """
 
@@ -126,7 +126,8 @@ def find_elements(
             spans += [(f"{f}.drugs", a, b) for a, b in drugs[i].spans]
         if i in harm:
             e["injuries"] = harm[i].injuries
-            if harm[i].deaths or "deaths" in kinds[i]:
+            # "no death" is stated where a death would set the tier, or where the case hurt someone
+            if harm[i].deaths or "deaths" in kinds[i] or harm[i].injuries:
                 e["deaths"] = harm[i].deaths
             spans += [(f"{f}.injuries", a, b) for a, b in harm[i].spans]
         if i in traffic:
