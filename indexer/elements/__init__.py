@@ -6,8 +6,9 @@ thresholds turn on a 数额 (掩饰、隐瞒犯罪所得 …); drug kinds and gr
 deaths for the public-safety, person and public-order chapters (二、四、六章第一节) and 抢劫, where "no
 death" (0) is stated only for charges whose tiers turn on an injury or a death, or when someone was
 hurt; the responsibility share for road traffic crimes and 逃逸 for 交通肇事; blood alcohol for anyone
-it is stated for. 犯罪形态 and the role in a joint crime come from the circumstances the court accepted (``extract_circumstances``), which are bound to defendants
-already. Each module's docstring gives its rule.
+it is stated for. 犯罪形态 and the role in a joint crime come from the circumstances the court accepted
+(``extract_circumstances``), which are bound to defendants already. Each module's docstring gives its
+rule.
 """
 
 from __future__ import annotations
