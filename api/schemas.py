@@ -24,6 +24,7 @@ from leian.retrieval.models import (
     Hit,
     Query,
     SearchResult,
+    normalise_charge,
     normalise_province,
 )
 from leian.retrieval.report import ReportFormat
@@ -563,5 +564,13 @@ def sentencing_from_elements(model: SentencingModel | None, body: SentencingIn) 
         raise ValueError("sentencing_from_elements needs charges and elements")
     elements = body.elements.to_elements()
     circumstances = list(dict.fromkeys(body.circumstances))
-    charges = list(dict.fromkeys(body.charges))
+    charges = list(dict.fromkeys(_known_as_written(c) for c in body.charges))
     return sentencing_out(model, charges, [(elements, circumstances)] * len(charges), body.province, "given")
+
+
+def _known_as_written(charge: str) -> str:
+    """盗窃 -> 盗窃罪 as a search takes it; a name that is no 罪名 stays as given, and its estimate says so."""
+    try:
+        return normalise_charge(charge)
+    except InvalidInput:
+        return charge

@@ -73,6 +73,8 @@ def test_a_corrected_amount_changes_the_estimate(client):
     assert_explained(b)
     assert b["months"] > a["months"] and b["tier_level"] > a["tier_level"]  # 数额巨大: the second tier
     assert high.json()["elements"]["amount_yuan"] == 150_000 and high.json()["charges_from"] == "given"
+    short = client.post("/v1/sentencing", json={**THEFT, "charges": ["盗窃"]}).json()  # as a search takes it
+    assert short["charges"] == ["盗窃罪"] and short["estimates"][0]["months"] == a["months"]
     # a circumstance ticked: its line appears beside the guidance's range
     c = client.post("/v1/sentencing", json={**THEFT, "circumstances": ["自首"]}).json()["estimates"][0]
     surrender = next(line for line in c["lines"] if line["factor"] == "自首")
