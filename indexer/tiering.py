@@ -47,6 +47,7 @@ class TierDecision(BaseModel):
     thresholds: tuple[ThresholdRow, ...]  # the rows the decision rests on (national and provincial)
     rule: str  # one sentence: the figure, the standard and its source, the tier and its penalty
     certain: bool
+    below_entry: bool = False  # the figures stated fall short of the lowest tier's threshold
 
 
 @dataclass
@@ -113,6 +114,7 @@ def tier_of(
         thresholds=thresholds,
         rule="；".join(dict.fromkeys(clauses)),
         certain=not (doubts or below or undecided),
+        below_entry=below,
     )
 
 

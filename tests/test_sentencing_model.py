@@ -104,3 +104,8 @@ def test_a_model_of_another_version_is_refused(model):
     data = model.to_bytes().replace(b"leian.sentencing/1", b"leian.sentencing/0")
     with pytest.raises(ValueError, match="does not match"):
         SentencingModel.from_bytes(data)
+
+
+def test_elements_below_the_entry_threshold_get_no_number(model):
+    est = estimate_sentence(model, "盗窃罪", Elements(amount_yuan=500), [])
+    assert est.months is None and "未达到" in est.basis and "数额较大" in est.basis

@@ -91,6 +91,14 @@ def estimate_sentence(
             tier_rule=decision.rule if decision else "",
         )
     tier = decision.tier if decision else None
+    if decision is not None and decision.below_entry and decision.tier.level == 1:
+        return SentenceEstimate(
+            charge=official,
+            months=None,
+            basis=f"待决案件的要素未达到{official}的入罪标准（{decision.rule}），不作测算；请核实要素。",
+            tier_level=None,
+            tier_rule=decision.rule,
+        )
     if tier is not None and not TERMS & set(tier.penalties):
         return SentenceEstimate(
             charge=official,
