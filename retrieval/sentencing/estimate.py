@@ -34,6 +34,7 @@ FIGURE_NAMES = {
     "grave_injuries": "重伤人数",
     "deaths": "死亡人数",
 }
+MAX_FIXED_TERM = 180  # 刑法第四十五条: 有期徒刑 of one crime is at most fifteen years
 QUIET = 0.02  # an effect under 2 % is reported as no clear effect in the corpus
 
 
@@ -111,6 +112,8 @@ def estimate_sentence(
     full = model.predict(official, level, elements, circumstances)
     base = model.predict(official, level, _without_stage_and_role(elements), [])
     lo, hi = (tier.min_months, tier.max_months) if tier else (None, None)
+    if tier is not None and hi is None:
+        hi = MAX_FIXED_TERM  # a tier open to 无期徒刑/死刑: still at most 15 years of 有期徒刑
     clipped_values = [_clip(v, lo, hi) for v in full]
     clipped = clipped_values != full
     low, median, high = clipped_values
@@ -143,7 +146,7 @@ def estimate_sentence(
         tier_level=level or None,
         tier_rule=decision.rule if decision else "",
         statutory_min=lo,
-        statutory_max=hi,
+        statutory_max=tier.max_months if tier else None,
         clipped=clipped,
         n_cases=fit.n,
         model=("本罪名模型" if own else "多罪名合并模型") + f"（{model.version}）",
