@@ -66,6 +66,7 @@ from _lecard_docs import DEFAULT, lecard_records  # noqa: E402
 
 from leian.corpora.law.tiers import tiers_of  # noqa: E402
 from leian.indexer.sentencing_model import VERSION, Observation, observations, train  # noqa: E402
+from leian.retrieval.sentencing.estimate import MAX_FIXED_TERM, MITIGATING  # noqa: E402
 
 DEFAULT_CACHE = Path("var/sentencing-obs.json")
 CACHE_FORMAT = "sentencing-obs/1"
@@ -216,16 +217,19 @@ def midpoint(o: Observation) -> float:
 
 def as_reported(quantiles: list[float] | None, o: Observation) -> list[float] | None:
     """The model's quantiles as the report's 量刑测算 states them (``retrieval.sentencing.estimate``):
-    each clipped to the statutory range of the case's tier (an open top is not clipped; tier 0, no
-    clipping), and no estimate when the tier has no 有期徒刑 or 拘役."""
+    at most the tier's top (an open top: 180 months), at least its floor unless a ground for 减轻处罚
+    is present; no estimate when the tier has no 有期徒刑 or 拘役; tier 0, no clipping. (The report
+    also bounds an uncertain tier by the charge's range; the cache does not keep certainty.)"""
     if quantiles is None or not o.tier:
         return quantiles
     row = tiers_of(o.charge)[o.tier - 1]
     if not TERMS & set(row.penalties):
         return None
-    lo, hi = row.min_months, row.max_months
+    grounds = MITIGATING & {*o.circumstances, o.elements.stage or "", o.elements.role or ""}
+    lo = None if grounds else row.min_months
+    hi = row.max_months or MAX_FIXED_TERM
     out = [max(v, lo) if lo is not None else v for v in quantiles]
-    return [min(v, hi) if hi is not None else v for v in out]
+    return [min(v, hi) for v in out]
 
 
 class SimilarMedian:

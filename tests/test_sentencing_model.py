@@ -70,7 +70,8 @@ def test_the_model_learns_the_amount_and_the_surrender(model):
 def test_the_estimate_explains_itself_and_stays_inside_the_law(model):
     est = estimate_sentence(model, "盗窃罪", Elements(amount_yuan=20_000), ["自首"])
     assert est.months is not None and est.low_months <= est.months <= est.high_months
-    assert est.statutory_min == 1 and est.statutory_max == 36 and est.tier_level == 1
+    # 自首 is a ground for 减轻处罚 (刑法第六十三条): the tier's floor does not bind, its top does
+    assert est.statutory_min is None and est.statutory_max == 36 and est.tier_level == 1
     base, surrender = est.lines
     assert base.factor == "基准" and "数额2万元" in base.guidance
     assert surrender.factor == "自首" and surrender.effect_pct < 0
@@ -101,7 +102,7 @@ def test_an_index_without_a_model_says_to_rebuild():
 
 
 def test_a_model_of_another_version_is_refused(model):
-    data = model.to_bytes().replace(b"leian.sentencing/1", b"leian.sentencing/0")
+    data = model.to_bytes().replace(b"leian.sentencing/2", b"leian.sentencing/0")
     with pytest.raises(ValueError, match="does not match"):
         SentencingModel.from_bytes(data)
 

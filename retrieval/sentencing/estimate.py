@@ -5,8 +5,9 @@ percentile for the case's tier, figures and circumstances. The explanation reads
 method: a 基准 for the tier and the tier-setting figure (the model's median with no circumstance),
 then each circumstance's effect as a percentage of the term, line by line, beside the range the
 guidance allows (``corpora/data/guidance_adjustments.tsv``) and a note where the corpus's practice
-falls outside it. The estimate never leaves the statutory range of the case's tier and says so when
-it is clipped. When it cannot estimate (no model, a charge without enough judgments, a tier with no
+falls outside it. The estimate never exceeds the statutory maximum of the case's tier, nor
+falls below its minimum unless the case has a ground for 减轻处罚 (刑法第六十三条); when the tier is
+only possibly the case's, the charge's whole range bounds it; a clipped estimate says so. When it cannot estimate (no model, a charge without enough judgments, a tier with no
 custodial term), ``months`` is None and ``basis`` says why: never a number without its basis.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Iterable
 import cn2an
 from pydantic import BaseModel, Field
 
-from leian.corpora.law import adjustments, tiers_of
+from leian.corpora.law import adjustments, statutory_range, tiers_of
 from leian.corpora.record import CaseRecord, Elements
 from leian.indexer.sentencing_model import CIRCUMSTANCES, MIN_POOLED, SentencingModel, present_figures
 from leian.indexer.tiering import TierDecision, tier_of
@@ -34,6 +35,10 @@ FIGURE_NAMES = {
     "grave_injuries": "重伤人数",
     "deaths": "死亡人数",
 }
+# 刑法第六十三条: below the statutory minimum only with a ground for 减轻处罚 (these, as extracted)
+MITIGATING = frozenset(
+    {"未遂", "中止", "预备", "从犯", "胁从犯", "自首", "立功", "重大立功", "防卫过当", "避险过当", "未成年"}
+)
 MAX_FIXED_TERM = 180  # 刑法第四十五条: 有期徒刑 of one crime is at most fifteen years
 QUIET = 0.02  # an effect under 2 % is reported as no clear effect in the corpus
 
@@ -49,8 +54,8 @@ class EstimateLine(BaseModel):
 class SentenceEstimate(BaseModel):
     charge: str
     months: float | None  # the median estimate of the custodial term; None: see ``basis``
-    low_months: float | None = None  # P10
-    high_months: float | None = None  # P90
+    low_months: float | None = None  # the 80 % interval's ends (fitted at 7.5 % and 92.5 %)
+    high_months: float | None = None
     basis: str  # how it was computed, or why it could not be
     lines: list[EstimateLine] = Field(default_factory=list)
     tier_level: int | None = None
@@ -111,9 +116,7 @@ def estimate_sentence(
     level = tier.level if tier else 0
     full = model.predict(official, level, elements, circumstances)
     base = model.predict(official, level, _without_stage_and_role(elements), [])
-    lo, hi = (tier.min_months, tier.max_months) if tier else (None, None)
-    if tier is not None and hi is None:
-        hi = MAX_FIXED_TERM  # a tier open to 无期徒刑/死刑: still at most 15 years of 有期徒刑
+    lo, hi = _bounds(official, decision, circumstances, elements)
     clipped_values = [_clip(v, lo, hi) for v in full]
     clipped = clipped_values != full
     low, median, high = clipped_values
@@ -128,7 +131,7 @@ def estimate_sentence(
     ]
     basis = (
         f"依本索引{fit.n}件{'本罪名' if own else '多罪名合并'}判决拟合的分位数回归（刑期取对数）测算："
-        f"中位数{months_text(median)}，第10至第90百分位{months_text(low)}至{months_text(high)}。"
+        f"中位数{months_text(median)}，80%区间{months_text(low)}至{months_text(high)}。"
         + ("" if tier else "待决案件的要素不足以确定法定刑档次，按基本档次测算。")
         + (
             f"测算值超出法定刑幅度，已限于{months_text(lo)}至{months_text(hi) if hi else '上限'}。"
@@ -151,6 +154,20 @@ def estimate_sentence(
         n_cases=fit.n,
         model=("本罪名模型" if own else "多罪名合并模型") + f"（{model.version}）",
     )
+
+
+def _bounds(
+    charge: str, decision: TierDecision | None, circumstances: list[str], e: Elements
+) -> tuple[int | None, int]:
+    """The range the estimate is kept in: the tier's top (an open top: fifteen years of 有期徒刑); its
+    floor unless a ground for 减轻处罚 (刑法第六十三条) is present; a tier the elements put the case in
+    only possibly bounds nothing below the charge's own range."""
+    if decision is None or not decision.certain:
+        r = statutory_range(charge)
+        return None, r.max_months or MAX_FIXED_TERM
+    t = decision.tier
+    grounds = MITIGATING & {*circumstances, e.stage or "", e.role or ""}
+    return (None if grounds else t.min_months), (t.max_months or MAX_FIXED_TERM)
 
 
 def _without_stage_and_role(e: Elements) -> Elements:

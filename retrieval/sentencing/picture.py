@@ -29,7 +29,7 @@ from leian.corpora.law.tiers import KEY_LABELS
 from leian.corpora.record import CaseRecord, Defendant, Elements
 from leian.indexer.sentencing_model import SentencingModel
 from leian.indexer.tiering import TierDecision, tier_of
-from leian.retrieval.sentencing.estimate import SentenceEstimate, estimate_sentence, suspect_for
+from leian.retrieval.sentencing.estimate import MITIGATING, SentenceEstimate, estimate_sentence, suspect_for
 from leian.retrieval.sentencing.statistics import (
     MIN_SAMPLE,
     POOLED_KINDS,
@@ -47,10 +47,6 @@ from leian.retrieval.sentencing.statistics import (
 )
 
 CLOSE_SHARE = 0.5  # "相近": the tier-setting figure within ±50 % of the pending case's
-# 刑法第六十三条: below the statutory minimum only with a ground for 减轻处罚 (these, as extracted).
-MITIGATING = frozenset(
-    {"未遂", "中止", "预备", "从犯", "胁从犯", "自首", "立功", "重大立功", "防卫过当", "避险过当", "未成年"}
-)
 STATUTORY_DEFINITION = (
     "法定刑幅度：待决案件依其要素（数额、毒品数量、伤亡、血液酒精含量、逃逸等）所在的法定刑档次。"
     "拟量刑建议的刑种为该档次所无、刑期高于其上限，或无减轻处罚情节而低于其下限的，为超出法定刑幅度，"
