@@ -34,6 +34,11 @@ A and B restrict whatever run they get to the candidates, so one whole-corpus ru
 can be scored under all three; `leian eval --index` instead asks the searcher to rank each
 protocol's candidate set itself (:func:`collect_runs`), which is what the protocols describe.
 
+What the searcher is given (:class:`ChargeInput`): by default the facts alone, its charges predicted
+from them — the setting of the literature's figures; with ``GIVEN`` also the query's labelled charges
+(``crime``), as a prosecutor who knows the suspected 罪名 would type them: the product's recommended
+mode, and not comparable with facts-only results.
+
 Checked (tests/test_evaluate.py): B and C equal ``pytrec_eval`` (trec_eval 9's C code) per query to
 1e-12 on random runs full of ties, float32 near-ties and ±inf; A equals a literal transcription of
 metrics.py (which uses ``math.log(i + 2, 2)``: within an ulp of ``log2``).
@@ -49,7 +54,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from leian.corpora.lecard import LecardSplit
+from leian.corpora.lecard import LecardQuery, LecardSplit
 from leian.errors import CorpusReadError, InvalidInput
 from leian.retrieval.models import MAX_TOP_K, Query
 
@@ -86,6 +91,19 @@ PROTOCOL_DESCRIPTIONS: dict[Protocol, str] = {
         "Judged@30: share of the top 30 that LeCaRD labelled (unlabelled ones count as grade 0); "
         "nDCG'@30: the same NDCG with the unlabelled ones taken out of the top 1,000 first"
     ),
+}
+
+
+class ChargeInput(StrEnum):
+    """Whether a LeCaRD query's charges reach the searcher (``leian eval --given-charges``)."""
+
+    PREDICTED = "predicted"  # facts only; the searcher predicts the charges (the literature's setting)
+    GIVEN = "given"  # facts + the labelled ``crime``, the prosecutor's 罪名 (the product's mode)
+
+
+CHARGE_INPUT_DESCRIPTIONS: dict[ChargeInput, str] = {
+    ChargeInput.PREDICTED: "facts only, charges predicted from them",
+    ChargeInput.GIVEN: "facts + the labelled charges as input (a product mode, not comparable with facts-only)",
 }
 
 
@@ -293,18 +311,46 @@ def evaluate_split(
     return results
 
 
+def lecard_query(
+    q: LecardQuery,
+    charges: ChargeInput = ChargeInput.PREDICTED,
+    top_k: int = 10,
+    exclude_ids: Sequence[str] = (),
+) -> Query:
+    """The searcher's input for one LeCaRD query: its facts ``q``, and its ``crime`` label only
+    when ``charges`` is :attr:`ChargeInput.GIVEN` (otherwise ``charges=None``: they are predicted)."""
+    given: list[str] | None = None
+    if charges is ChargeInput.GIVEN:
+        if not q.crime:
+            # an empty list would silently fall back to predicted charges and mix the two modes
+            raise InvalidInput(f"query {q.id} has no charges (crime) to give; run without --given-charges")
+        given = list(q.crime)
+    return Query(facts=q.q, charges=given, top_k=top_k, exclude_ids=list(exclude_ids))
+
+
 def collect_runs(
     rank: RankFn,
     split: LecardSplit,
     protocols: Sequence[Protocol],
     advance: Callable[[int], object] | None = None,
+    charges: ChargeInput = ChargeInput.PREDICTED,
 ) -> dict[Protocol, dict[str, list[tuple[str, float]]]]:
     """Ask ``rank`` for every query of the split, once per protocol.
 
-    Only the facts ``q`` are sent — never ``crime``, which is the label. Each protocol gets its own
-    call because a ranking over a candidate set (fusion normalises over the candidates) is not the
-    same as a slice of a bigger one. ``advance(1)`` is called after each query (a progress bar).
+    By default only the facts ``q`` are sent — never ``crime``, which is the label; with
+    ``charges=ChargeInput.GIVEN`` the label goes too, as the query's given charges
+    (:func:`lecard_query`). Each protocol gets its own call because a ranking over a candidate set
+    (fusion normalises over the candidates) is not the same as a slice of a bigger one.
+    ``advance(1)`` is called after each query (a progress bar).
     """
+    charges = ChargeInput(charges)
+    if charges is ChargeInput.GIVEN:
+        lacking = [q.id for q in split.queries if not q.crime]
+        if lacking:  # refuse before any search rather than after minutes of them
+            raise InvalidInput(
+                f"--given-charges: {len(lacking)} of the {len(split.queries)} queries have no charges "
+                f"(crime), e.g. {', '.join(lacking[:3])}; run without --given-charges"
+            )
     candidates = split.labelled_candidates()
     pools = split.pool_ids()
     exclusions = split.exclusions()
@@ -323,7 +369,7 @@ def collect_runs(
             if ids is not None and not ids:
                 runs[protocol][q.id] = []
                 continue
-            query = Query(facts=q.q, top_k=top_k, exclude_ids=exclude)
+            query = lecard_query(q, charges, top_k=top_k, exclude_ids=exclude)
             runs[protocol][q.id] = [(str(d), float(s)) for d, s in rank(query, ids)]
         if advance is not None:
             advance(1)
@@ -397,10 +443,12 @@ def _result(protocol: Protocol, rows: dict[str, dict[str, float]], per_query: bo
 
 
 __all__ = [
+    "CHARGE_INPUT_DESCRIPTIONS",
     "C_RECALL_DEPTH",
     "C_RUN_DEPTH",
     "PROTOCOL_DESCRIPTIONS",
     "PROTOCOL_METRICS",
+    "ChargeInput",
     "EvalReport",
     "Protocol",
     "ProtocolResult",
@@ -412,6 +460,7 @@ __all__ = [
     "evaluate_c",
     "evaluate_split",
     "judged_at",
+    "lecard_query",
     "ndcg_lecard",
     "ndcg_trec",
     "parse_protocols",

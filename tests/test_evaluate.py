@@ -16,12 +16,14 @@ import pytest
 from leian.corpora.lecard import LABELLED_PER_QUERY, load_lecard
 from leian.errors import CorpusReadError, InvalidInput
 from leian.retrieval.evaluate import (
+    ChargeInput,
     Protocol,
     collect_runs,
     evaluate_a,
     evaluate_b,
     evaluate_c,
     evaluate_split,
+    lecard_query,
     ndcg_trec,
     parse_protocols,
     read_trec_run,
@@ -369,6 +371,112 @@ def test_collect_runs_sends_facts_only_with_the_right_candidates(tmp_path):
     assert c1["ndcg@30"] / kept["ndcg@30"] == pytest.approx(L2(4) / L2(3))  # 1031 at rank 2, not 3
 
 
+def test_given_charges_send_the_label_and_only_then(tmp_path):
+    _write_split(tmp_path)
+    split = load_lecard(tmp_path)
+    sent = []
+
+    def rank(query, candidate_ids):
+        sent.append(query)
+        return [(d, 1.0) for d in (candidate_ids or ["1000"])]
+
+    collect_runs(rank, split, list(Protocol), charges=ChargeInput.GIVEN)
+    assert [q.charges for q in sent] == [["盗窃罪"]] * 3 + [["危险驾驶罪"]] * 3
+    assert {q.facts for q in sent} == {q.q for q in split.queries}  # the facts as before
+    assert [q.top_k for q in sent[:3]] == [30, 33, 1000] and sent[0].exclude_ids == ["900"]
+    sent.clear()
+    collect_runs(rank, split, list(Protocol), charges="predicted")  # the enum's value works too
+    assert sent and all(q.charges is None for q in sent)
+    # a query without charges would silently fall back to predicted ones: refused before any search
+    bare = split.model_copy(
+        update={"queries": [split.queries[0], split.queries[1].model_copy(update={"crime": []})]}
+    )
+    sent.clear()
+    with pytest.raises(InvalidInput, match=r"1 of the 2 queries have no charges \(crime\), e\.g\. 2"):
+        collect_runs(rank, bare, list(Protocol), charges=ChargeInput.GIVEN)
+    assert sent == []
+    with pytest.raises(InvalidInput, match="query 2 has no charges"):
+        lecard_query(bare.queries[1], ChargeInput.GIVEN)
+    assert lecard_query(bare.queries[1]).charges is None
+
+
+def _sample_split(sample_queries: list[dict], root: Path | None = None):
+    """The bundled sample's queries as a LeCaRD split (their labels as qrels and pools); written to
+    ``root`` as the three files when given."""
+    queries = [
+        {"id": q["id"], "q": q["q"], "crime": q["labels"]["crime"], "query_type": q["labels"]["query_type"]}
+        | ({"source_doc_id": q["source_doc_id"]} if q.get("source_doc_id") else {})
+        for q in sample_queries
+    ]
+    grades = {q["id"]: q["labels"]["grades"] for q in sample_queries}
+    if root is not None:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "queries.dev.jsonl").write_text(
+            "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in queries), "utf-8"
+        )
+        qrels = ["query_id\tdoc_id\tgrade"] + [
+            f"{q}\t{d}\t{g}" for q, gs in grades.items() for d, g in gs.items()
+        ]
+        pools = ["query_id\tdoc_id\tpool_rank\tlabelled\tgrade"] + [
+            f"{q}\t{d}\t{i}\t1\t{g}" for q, gs in grades.items() for i, (d, g) in enumerate(gs.items(), 1)
+        ]
+        (root / "qrels.dev.tsv").write_text("\n".join(qrels) + "\n", "utf-8")
+        (root / "pools.dev.tsv").write_text("\n".join(pools) + "\n", "utf-8")
+        return load_lecard(root)
+    from leian.corpora.lecard import LecardQuery, LecardSplit, PoolEntry
+
+    return LecardSplit(
+        name="sample",
+        data_dir="",
+        queries=[LecardQuery.model_validate(q) for q in queries],
+        qrels={q: dict(gs) for q, gs in grades.items()},
+        pools={
+            q: [
+                PoolEntry(doc_id=d, pool_rank=i, labelled=True, grade=g)
+                for i, (d, g) in enumerate(gs.items(), 1)
+            ]
+            for q, gs in grades.items()
+        },
+    )
+
+
+def test_on_a_real_index_the_label_reaches_the_ranking_only_when_given(sample_index, sample_queries):
+    """The real searcher on the bundled sample's index: in the default mode the rankings are the same
+    whatever the queries' ``crime`` labels say (so the label cannot be reaching the search, by any
+    path); given, the labels are what the searcher is sent and they change the rankings."""
+    from leian.retrieval.search import open_searcher
+
+    searcher = open_searcher(index=str(sample_index))
+    sent = []
+
+    def rank(query, candidate_ids):
+        sent.append(query)
+        return searcher.rank(query, candidate_ids)
+
+    split = _sample_split(sample_queries)
+    # the same queries labelled with a charge none of them has (故意杀人罪 is in no sample query)
+    relabelled = split.model_copy(
+        update={"queries": [q.model_copy(update={"crime": ["故意杀人罪"]}) for q in split.queries]}
+    )
+    assert all("故意杀人罪" not in q.crime for q in split.queries)
+    protocols = [Protocol.B, Protocol.C]
+    facts_only = collect_runs(rank, split, protocols)
+    assert len(sent) == 2 * len(split.queries) and all(q.charges is None for q in sent)
+    assert collect_runs(rank, relabelled, protocols) == facts_only
+    sent.clear()
+    given = collect_runs(rank, split, protocols, charges=ChargeInput.GIVEN)
+    assert [q.charges for q in sent] == [q.crime for q in split.queries for _ in protocols]
+    assert given != facts_only
+    wrong = collect_runs(rank, relabelled, protocols, charges=ChargeInput.GIVEN)
+    assert wrong != given
+    # the true charges rank the labelled cases at least as well as a wrong charge does
+    ndcg = {
+        name: evaluate_split(split, run)[0].metrics["ndcg@10"]
+        for name, run in (("given", given), ("wrong", wrong))
+    }
+    assert ndcg["given"] > ndcg["wrong"]
+
+
 # ---------------------------------------------------------------------------------------------------
 # a tiny BM25 (here only) over the pools of a few real queries: the whole path on real data
 
@@ -514,6 +622,35 @@ def test_cli_scores_a_run_file_like_the_library(tmp_path):
     lines = t.stdout.splitlines()
     assert lines[1].split()[:3] == ["protocol", "ndcg@10", "ndcg@20"] and lines[2].startswith("A ")
     assert [ln.split()[0] for ln in lines[-2:]] == ["1", "2"] and lines[-1].split()[1] == "controversial"
+
+
+def test_cli_says_which_charges_the_searcher_was_given(sample_index, sample_queries, tmp_path):
+    split = _sample_split(sample_queries, tmp_path / "data")
+    args = ["eval", "--index", str(sample_index), "--data", str(tmp_path / "data"), "--protocols", "B,C"]
+    given = _leian(*args, "--given-charges", "--format", "json", "--per-query")
+    assert given.returncode == 0, given.stderr
+    report = json.loads(given.stdout)
+    assert report["setup"]["charges"] == "given"
+    assert set(report["results"][0]["per_query"]) == set(split.query_ids())
+    facts = _leian(*args)
+    assert facts.returncode == 0, facts.stderr
+    assert "charges predicted: facts only" in facts.stdout.splitlines()[0]
+    # the library's runs, scored the same way: the CLI sent what collect_runs sends
+    from leian.retrieval.search import open_searcher
+
+    searcher = open_searcher(index=str(sample_index))
+    runs = collect_runs(searcher.rank, split, [Protocol.B, Protocol.C], charges=ChargeInput.GIVEN)
+    want = {r.protocol.value: r.metrics for r in evaluate_split(split, runs)}
+    got = {r["protocol"]: r["metrics"] for r in report["results"]}
+    assert set(got) == set(want) == {"B", "C"}
+    for name, metrics in want.items():
+        assert got[name] == pytest.approx(metrics, abs=1e-12)
+    _write_run(tmp_path / "run.trec", {"1": [("a", 1.0)]})
+    both = _leian(
+        "eval", "--run", str(tmp_path / "run.trec"), "--data", str(tmp_path / "data"), "--given-charges"
+    )
+    assert both.returncode == 1 and both.stderr.count("\n") == 1
+    assert "--given-charges decides what the searcher is sent" in both.stderr
 
 
 @pytest.mark.slow

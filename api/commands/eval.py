@@ -1,6 +1,8 @@
 """`leian eval`: retrieval quality on LeCaRD, protocols A, B and C (see leian.retrieval.evaluate).
 
-Each query's facts (``q``) go to the searcher; its charges (``crime``) are labels and never do.
+Each query's facts (``q``) go to the searcher; its charges (``crime``) are labels and do not, unless
+``--given-charges`` asks for them as the prosecutor's input (the product's recommended mode, whose
+numbers are not comparable with facts-only results). The report's setup says which (``charges``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from leian.api.opening import open_searcher
 from leian.corpora.lecard import load_lecard
 from leian.errors import InvalidInput
 from leian.retrieval.evaluate import (
+    CHARGE_INPUT_DESCRIPTIONS,
     PROTOCOL_METRICS,
+    ChargeInput,
     EvalReport,
     Protocol,
     collect_runs,
@@ -44,6 +48,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--split", default="dev", help="which files to read: *.{split}.* (default: dev)")
     p.add_argument("--protocols", default="A,B,C", help="comma-separated, of A, B, C (default: A,B,C)")
+    p.add_argument(
+        "--given-charges",
+        action="store_true",
+        help="give the searcher each query's labelled charges (crime), as a prosecutor gives the "
+        "suspected 罪名: the product's recommended mode, not comparable with facts-only results "
+        "(default: facts only, charges predicted)",
+    )
     p.add_argument("--per-query", action="store_true", help="also print every query's numbers")
     p.add_argument("--format", choices=["table", "json"], default="table")
     p.add_argument("--model", help="embedding model name or directory (default: the index's model)")
@@ -58,6 +69,12 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInput(
             "give either --index (search it) or --run FILE (score a saved run), not both or neither"
         )
+    if args.given_charges and args.run:
+        raise InvalidInput(
+            "--given-charges decides what the searcher is sent; a --run file was searched already: "
+            "drop one of them"
+        )
+    charges = ChargeInput.GIVEN if args.given_charges else ChargeInput.PREDICTED
     split = load_lecard(args.data, args.split)  # read the labels before paying for a model load
     if args.limit is not None:
         split = split.head(args.limit)
@@ -79,11 +96,12 @@ def run(args: argparse.Namespace) -> int:
             len(split.queries), f"eval {'/'.join(protocols)}", unit="query", enabled=settings.progress
         )
         with bar as advance:
-            runs = collect_runs(searcher.rank, split, protocols, advance)
+            runs = collect_runs(searcher.rank, split, protocols, advance, charges=charges)
         source = {
             "index": settings.index,
             "backend": settings.backend.value,
             "config": " ".join(args.config) or "default",
+            "charges": charges.value,  # what the searcher was sent: keep the two modes apart
         }
         used = searcher.config.model_dump()
     seconds = time.perf_counter() - t0
@@ -118,6 +136,8 @@ def write_table(report: EvalReport, out: TextIO, query_types: dict[str, str] | N
         if "run" in setup
         else f"index {setup.get('index')} ({setup.get('backend')}); config {setup.get('config')}"
     )
+    if "charges" in setup:
+        what += f"; charges {setup['charges']}: {CHARGE_INPUT_DESCRIPTIONS[ChargeInput(setup['charges'])]}"
     out.write(
         f"LeCaRD {report.split}: {report.n_queries} queries ({report.data_dir}); {what}; {setup.get('seconds')} s\n"
     )
