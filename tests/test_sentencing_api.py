@@ -28,7 +28,7 @@ def by_id(sample_queries, qid: str) -> dict:
 
 
 def assert_explained(est: dict) -> None:
-    """A number comes with its basis, its P10–P90 around it, its lines and its statutory range."""
+    """A number comes with its basis, its 80 % interval around it, its lines and its statutory range."""
     assert est["months"] is not None and est["basis"], est
     assert est["low_months"] <= est["months"] <= est["high_months"], est
     assert est["lines"][0]["factor"] == "基准" and est["lines"][0]["months"] > 0

@@ -122,9 +122,12 @@ def test_midpoint_of_the_tier_with_an_open_top_at_180_months(se):
 def test_as_reported_clips_to_the_tier_as_the_report_does(se):
     q = [0.5, 20.0, 50.0]
     assert se.as_reported(q, _obs("a", "甲", tier=1)) == [1, 20.0, 36]  # 盗窃罪 第一档: 1–36 months
-    assert se.as_reported(q, _obs("a", "甲", tier=3)) == [120, 120, 120]  # 十年以上: no top to clip
-    assert se.as_reported([100.0, 200.0, 300.0], _obs("a", "甲", tier=3)) == [120, 200.0, 300.0]
+    assert se.as_reported(q, _obs("a", "甲", tier=3)) == [120, 120, 120]  # 十年以上: the floor
+    # an open top (无期徒刑) still bounds a fixed term at fifteen years (刑法第四十五条)
+    assert se.as_reported([100.0, 200.0, 300.0], _obs("a", "甲", tier=3)) == [120, 180, 180]
     assert se.as_reported(q, _obs("a", "甲", tier=0)) == q  # no tier, no clipping
+    # a ground for 减轻处罚 (刑法第六十三条): the floor does not bind, the top does
+    assert se.as_reported(q, _obs("a", "甲", tier=1, circumstances=["自首"])) == [0.5, 20.0, 36]
     assert se.as_reported(None, _obs("a", "甲", tier=1)) is None
 
 

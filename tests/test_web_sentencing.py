@@ -61,7 +61,7 @@ def test_sentencing_panel_recomputes_with_an_edited_amount(server, browser, samp
     median = card.locator(".est-median")
     before = median.inner_text()
     assert before.endswith(("月", "年")), before  # a term, not 无法测算
-    expect(card.locator(".est-range")).to_contain_text("P10–P90")
+    expect(card.locator(".est-range")).to_contain_text("80%区间")
     expect(card.locator(".est-statutory")).to_contain_text("第一档")
     expect(card.locator(".est-lines tbody tr").first).to_contain_text("基准")
     amount = card.locator('input[name="amount_yuan"]')

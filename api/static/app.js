@@ -142,10 +142,11 @@ function termText(m) {
 }
 
 function statutoryText(est) {
-  if (est.statutory_min === null || est.statutory_min === undefined) return "";
+  const low = est.statutory_min, high = est.statutory_max;
+  if ((low === null || low === undefined) && (high === null || high === undefined)) return "";
   const tier = est.tier_level ? `第${CN_DIGITS[est.tier_level] || est.tier_level}档：` : "";
-  const top = est.statutory_max ? termText(est.statutory_max) : "以上";
-  return `${tier}${termText(est.statutory_min)}${est.statutory_max ? " 至 " : ""}${top}`;
+  if (low === null || low === undefined) return `${tier}${termText(high)}以下（有减轻处罚情节或档次待定）`;
+  return `${tier}${termText(low)}${high ? " 至 " + termText(high) : "以上"}`;
 }
 
 function effectText(pct) {
@@ -162,7 +163,7 @@ function renderEstimate(est) {
       "div", { class: "est-main" },
       el("span", { class: "est-label" }, "中位数"),
       el("span", { class: "est-median" }, termText(est.months)),
-      el("span", { class: "est-range" }, `P10–P90：${termText(est.low_months)} 至 ${termText(est.high_months)}`),
+      el("span", { class: "est-range" }, `80%区间：${termText(est.low_months)} 至 ${termText(est.high_months)}`),
     ));
   }
   const statutory = statutoryText(est);
