@@ -32,12 +32,13 @@ from leian.corpora.dictionaries import canonical_charge
 from leian.corpora.record import CaseRecord, Elements
 from leian.indexer.tiering import tier_of
 
-VERSION = "leian.sentencing/2"
+VERSION = "leian.sentencing/3"
 # The interval's ends are fitted at 7.5 % and 92.5 %: held out (bench/sentencing_eval.py, grouped 5-fold
 # on LeCaRD's judgments) they cover 0.80 of the actual terms on three seeds, where ends fitted at 10 %
 # and 90 % covered 0.754 (a quantile fit is narrower held out than in its own data).
 QUANTILES = (0.075, 0.5, 0.925)
-MONTHS_RANGE = (1, 180)  # a single crime's custodial term (刑法第四十二、四十五条): predictions stay inside
+MONTHS_RANGE = (1, 180)
+PROBATION_MAX_MONTHS = 36  # 刑法第七十二条: 缓刑 for 拘役 or 有期徒刑 of at most three years  # a single crime's custodial term (刑法第四十二、四十五条): predictions stay inside
 MIN_CASES = 120  # a charge's own fit from this many judgments
 MIN_POOLED = 15  # below this a charge has no estimate
 ALPHA = 1e-3  # L1 penalty: keeps coefficients of rare circumstances near 0 rather than wild
@@ -65,6 +66,8 @@ class Observation(BaseModel):
     circumstances: list[str]
     case_id: str
     defendant: str
+    probation: bool = False  # 缓刑
+    fine_yuan: float | None = None  # 罚金
 
 
 def observations(record: CaseRecord) -> list[Observation]:
@@ -87,6 +90,8 @@ def observations(record: CaseRecord) -> list[Observation]:
                 circumstances=list(d.circumstances),
                 case_id=record.id,
                 defendant=d.name,
+                probation=bool(s.probation_months),
+                fine_yuan=s.fine_yuan,
             )
         )
     return out
@@ -127,6 +132,15 @@ class Fit(BaseModel):
     intercepts: dict[str, list[float]]  # charge -> intercept per quantile
     coefficients: list[list[float]]  # feature -> coefficient per quantile
     months_range: tuple[int, int]  # the terms it was fitted on
+    # 缓刑: a logistic regression over the cases where it was possible (刑法第七十二条: 拘役 or at most
+    # three years); None when too few or all alike
+    probation_intercepts: dict[str, float] | None = None
+    probation_coefficients: list[float] | None = None
+    probation_n: int = 0
+    # 罚金: the median of the fine (log yuan) over the cases fined
+    fine_intercepts: dict[str, float] | None = None
+    fine_coefficients: list[float] | None = None
+    fine_n: int = 0
 
 
 class SentencingModel(BaseModel):
@@ -154,6 +168,30 @@ class SentencingModel(BaseModel):
         )
         lo, hi = MONTHS_RANGE
         return sorted(min(max(float(math.exp(v)), lo), hi) for v in logs)
+
+    def probation(
+        self, charge: str, tier: int, elements: Elements, circumstances: Iterable[str]
+    ) -> float | None:
+        """The chance of 缓刑 where it is possible, or None without a fit for it."""
+        fit = self.fit_for(charge)
+        if fit is None or fit.probation_coefficients is None:
+            return None
+        official = canonical_charge(charge) or charge
+        z = fit.probation_intercepts[official] + np.asarray(
+            _features(tier, elements, circumstances)
+        ) @ np.asarray(fit.probation_coefficients)
+        return float(1 / (1 + math.exp(-z)))
+
+    def fine(self, charge: str, tier: int, elements: Elements, circumstances: Iterable[str]) -> float | None:
+        """The median fine in yuan for a case that is fined, or None without a fit for it."""
+        fit = self.fit_for(charge)
+        if fit is None or fit.fine_coefficients is None:
+            return None
+        official = canonical_charge(charge) or charge
+        v = fit.fine_intercepts[official] + np.asarray(_features(tier, elements, circumstances)) @ np.asarray(
+            fit.fine_coefficients
+        )
+        return float(math.exp(min(v, math.log(1e9))))
 
     def effect(self, charge: str, feature: str, quantile: float = 0.5) -> float | None:
         """A feature's coefficient at a quantile (log scale); None without a fit."""
@@ -220,13 +258,48 @@ def _fit(charges: list[str], obs: list[Observation]) -> Fit:
             intercepts[c].append(float(reg.coef_[j]))
         coefficients[:, k] = reg.coef_[len(charges) :]
     months = [o.months for o in obs]
-    return Fit(
+    fit = Fit(
         charges=charges,
         n=len(obs),
         intercepts=intercepts,
         coefficients=coefficients.round(6).tolist(),
         months_range=(min(months), max(months)),
     )
+    return _with_probation_and_fine(fit, charges, obs, design)
+
+
+MIN_SIDE_CASES = 30  # a probation or fine fit needs this many cases
+
+
+def _with_probation_and_fine(fit: Fit, charges: list[str], obs: list[Observation], design: np.ndarray) -> Fit:
+    from sklearn.linear_model import LogisticRegression, QuantileRegressor
+
+    k = len(charges)
+    update: dict = {}
+    eligible = [i for i, o in enumerate(obs) if o.months <= PROBATION_MAX_MONTHS]
+    labels = np.asarray([obs[i].probation for i in eligible], dtype=int)
+    if len(eligible) >= MIN_SIDE_CASES and 0 < labels.sum() < len(labels):
+        reg = LogisticRegression(C=1.0, fit_intercept=False, max_iter=2000).fit(design[eligible], labels)
+        coef = reg.coef_[0]
+        update |= {
+            "probation_intercepts": {c: float(coef[j]) for j, c in enumerate(charges)},
+            "probation_coefficients": coef[k:].round(6).tolist(),
+            "probation_n": len(eligible),
+        }
+    fined = [i for i, o in enumerate(obs) if o.fine_yuan and o.fine_yuan > 0]
+    if len(fined) >= MIN_SIDE_CASES:
+        y = np.log(np.asarray([obs[i].fine_yuan for i in fined]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reg = QuantileRegressor(quantile=0.5, alpha=ALPHA, fit_intercept=False, solver="highs").fit(
+                design[fined], y
+            )
+        update |= {
+            "fine_intercepts": {c: float(reg.coef_[j]) for j, c in enumerate(charges)},
+            "fine_coefficients": reg.coef_[k:].round(6).tolist(),
+            "fine_n": len(fined),
+        }
+    return fit.model_copy(update=update)
 
 
 def present_figures(e: Elements) -> list[str]:

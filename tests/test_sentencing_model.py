@@ -102,7 +102,7 @@ def test_an_index_without_a_model_says_to_rebuild():
 
 
 def test_a_model_of_another_version_is_refused(model):
-    data = model.to_bytes().replace(b"leian.sentencing/2", b"leian.sentencing/0")
+    data = model.to_bytes().replace(b"leian.sentencing/3", b"leian.sentencing/0")
     with pytest.raises(ValueError, match="does not match"):
         SentencingModel.from_bytes(data)
 
@@ -110,3 +110,43 @@ def test_a_model_of_another_version_is_refused(model):
 def test_elements_below_the_entry_threshold_get_no_number(model):
     est = estimate_sentence(model, "盗窃罪", Elements(amount_yuan=500), [])
     assert est.months is None and "未达到" in est.basis and "数额较大" in est.basis
+
+
+def test_probation_and_fine_are_estimated_where_the_corpus_shows_them():
+    rng = np.random.default_rng(1)
+    obs = []
+    for i in range(160):
+        amount = float(rng.uniform(3_000, 25_000))
+        surrender = i % 2 == 0
+        rec = CaseRecord(
+            id=f"p{i}",
+            text="x",
+            defendants=[
+                Defendant(
+                    name=f"李某{i}",
+                    charges=["盗窃罪"],
+                    sentence=Sentence(
+                        kind="有期徒刑",
+                        months=int(6 + amount / 2500),
+                        # 自首 cases mostly get 缓刑, the others mostly not
+                        probation_months=12
+                        if (surrender and i % 10 != 0) or (not surrender and i % 10 == 1)
+                        else None,
+                        fine_yuan=round(amount / 5, -2),
+                    ),
+                    circumstances=["自首"] if surrender else [],
+                    elements=Elements(amount_yuan=amount),
+                )
+            ],
+        )
+        obs += observations(rec)
+    m = train(obs)
+    with_surrender = m.probation("盗窃罪", 1, Elements(amount_yuan=10_000), ["自首"])
+    without = m.probation("盗窃罪", 1, Elements(amount_yuan=10_000), [])
+    assert with_surrender > 0.7 > 0.3 > without
+    assert m.fine("盗窃罪", 1, Elements(amount_yuan=20_000), []) > m.fine(
+        "盗窃罪", 1, Elements(amount_yuan=5_000), []
+    )
+    est = estimate_sentence(m, "盗窃罪", Elements(amount_yuan=10_000), ["自首"])
+    assert est.probation_rate == pytest.approx(with_surrender) and "缓刑的可能性" in est.basis
+    assert est.fine_yuan is not None and "罚金中位数" in est.basis

@@ -5,7 +5,7 @@ else those settled on from the facts), and answered by one JSON line::
 
     {"id", "charges", "months", "low_months", "high_months", "basis", "estimates": [...]}
 
-``months``/``low_months``/``high_months`` are the first charge's median and P10–P90 (null where it
+``months``/``low_months``/``high_months`` are the first charge's median and 80 % interval (null where it
 cannot estimate, with the reason in ``basis``); ``estimates`` holds every charge's explained estimate
 with the elements and circumstances it rests on (the API's ``ChargeEstimateOut``). A line that cannot
 be read is named on stderr and skipped; the command fails only when no line could be read.

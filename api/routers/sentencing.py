@@ -2,7 +2,7 @@
 circumstances as the prosecutor corrected them.
 
 Each charge gets the index's explained estimate (``retrieval.sentencing.estimate``): a median term
-with P10–P90, the 基准 and each circumstance's effect beside the 2021 量刑指导意见's range, kept
+with an 80 % interval, the 基准 and each circumstance's effect beside the 2021 量刑指导意见's range, kept
 inside the statutory range. Where it cannot estimate (an index without a model, a charge with too
 few judgments, a name that is no 罪名, a tier without a custodial term) the answer is still a 200:
 ``months`` is null and ``basis`` says why — never a number without its basis.

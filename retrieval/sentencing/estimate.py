@@ -21,7 +21,13 @@ from pydantic import BaseModel, Field
 
 from leian.corpora.law import adjustments, statutory_range, tiers_of
 from leian.corpora.record import CaseRecord, Elements
-from leian.indexer.sentencing_model import CIRCUMSTANCES, MIN_POOLED, SentencingModel, present_figures
+from leian.indexer.sentencing_model import (
+    CIRCUMSTANCES,
+    MIN_POOLED,
+    PROBATION_MAX_MONTHS,
+    SentencingModel,
+    present_figures,
+)
 from leian.indexer.tiering import TierDecision, tier_of
 from leian.retrieval.sentencing.statistics import months_text, yuan_text
 
@@ -63,6 +69,8 @@ class SentenceEstimate(BaseModel):
     statutory_min: int | None = None
     statutory_max: int | None = None
     clipped: bool = False
+    probation_rate: float | None = None  # the chance of 缓刑, when the median term allows it
+    fine_yuan: float | None = None  # the median fine, for a charge whose cases are fined
     n_cases: int = 0  # judgments of the charge the fit rests on
     model: str = ""  # the fit: 本罪名模型 / 多罪名合并模型, and the model version
 
@@ -121,6 +129,12 @@ def estimate_sentence(
     clipped = clipped_values != full
     low, median, high = clipped_values
     own = len(fit.charges) == 1
+    probation = (
+        model.probation(official, level, elements, circumstances)
+        if median <= PROBATION_MAX_MONTHS and "有期徒刑" in (tier.penalties if tier else ("有期徒刑",))
+        else None
+    )
+    fine = model.fine(official, level, elements, circumstances) if fit.fine_coefficients else None
     lines = [
         EstimateLine(
             factor="基准",
@@ -129,16 +143,25 @@ def estimate_sentence(
         ),
         *_circumstance_lines(model, official, elements, circumstances),
     ]
-    basis = (
+    parts = [
         f"依本索引{fit.n}件{'本罪名' if own else '多罪名合并'}判决拟合的分位数回归（刑期取对数）测算："
         f"中位数{months_text(median)}，80%区间{months_text(low)}至{months_text(high)}。"
-        + ("" if tier else "待决案件的要素不足以确定法定刑档次，按基本档次测算。")
-        + (
-            f"测算值超出法定刑幅度，已限于{months_text(lo)}至{months_text(hi) if hi else '上限'}。"
-            if clipped
-            else ""
-        )
-    )
+    ]
+    if tier is None:
+        parts.append("待决案件的要素不足以确定法定刑档次，按基本档次测算，以该罪的法定刑幅度为限。")
+    elif not decision.certain:
+        parts.append("法定刑档次的认定不确定，以该罪的法定刑幅度为限。")
+    if clipped:
+        bound = f"{months_text(lo)}至{months_text(hi)}" if lo else f"{months_text(hi)}以下"
+        parts.append(f"测算值超出法定刑幅度，已限于{bound}。")
+    if tier is not None and tier.max_months is None:
+        grave = "、".join(k for k in tier.penalties if k in ("无期徒刑", "死刑"))
+        parts.append(f"所在档次可判处{grave}，测算只针对有期徒刑的刑期（至多15年）。")
+    if probation is not None:
+        parts.append(f"刑期可适用缓刑时，同类判决适用缓刑的可能性约{probation:.0%}（{fit.probation_n}件）。")
+    if fine is not None:
+        parts.append(f"并处罚金的，罚金中位数约{yuan_text(round(fine, -2) or fine)}（{fit.fine_n}件）。")
+    basis = "".join(parts)
     return SentenceEstimate(
         charge=official,
         months=median,
@@ -151,6 +174,8 @@ def estimate_sentence(
         statutory_min=lo,
         statutory_max=tier.max_months if tier else None,
         clipped=clipped,
+        probation_rate=probation,
+        fine_yuan=fine,
         n_cases=fit.n,
         model=("本罪名模型" if own else "多罪名合并模型") + f"（{model.version}）",
     )
