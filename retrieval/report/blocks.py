@@ -618,13 +618,6 @@ def _estimate_blocks(r: Report) -> list[Block]:
             )
         )
         out.append(Para(e.basis))
-        side = []
-        if e.probation_rate is not None:
-            side.append(f"适用缓刑的可能性约{e.probation_rate:.0%}")
-        if e.fine_yuan is not None:
-            side.append(f"罚金中位数约{yuan_text(round(e.fine_yuan, -2) or e.fine_yuan)}")
-        if side:
-            out.append(Para("附加测算：" + "；".join(side) + "。"))
         rows = []
         for line in e.lines:
             if line.factor == "基准":
