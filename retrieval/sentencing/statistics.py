@@ -450,23 +450,8 @@ def sentencing_stats(
     fines = [o.fine_yuan for o in obs if o.fine_yuan]
     fine = FineStats(with_fine=_rate(len(fines), len(obs)), yuan=distribution(fines))
 
-    subsets: list[SubsetStats] = []
     notes: list[CircumstanceNote] = []
     if pending is not None:
-        if pending.amount_yuan:
-            a = pending.amount_yuan
-            near = [
-                o.months
-                for o in obs
-                if o.kind in POOLED_KINDS and o.amount_yuan and a / 2 <= o.amount_yuan <= a * 2
-            ]
-            subsets.append(
-                SubsetStats(
-                    label=f"涉案数额相近（{yuan_text(a / 2)}至{yuan_text(a * 2)}）",
-                    n=len(near),
-                    months=distribution(near),
-                )
-            )
         for name in canonical_circumstances(pending.circumstances):
             canon = _ADJ[name]
             with_ = [o.months for o in obs if o.kind in POOLED_KINDS and _has(o, canon[0])]
@@ -494,7 +479,7 @@ def sentencing_stats(
         probation=probation,
         fine=fine,
         reference=_reference(months),
-        subsets=subsets,
+        subsets=[],  # the tier-setting element's closeness: filled by the picture (picture.py)
         circumstance_notes=notes,
         observations=obs,
         small_sample=small,
