@@ -65,7 +65,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _lecard_docs import DEFAULT, lecard_records  # noqa: E402
 
 from leian.corpora.law.tiers import tiers_of  # noqa: E402
-from leian.indexer.sentencing_model import VERSION, Observation, observations, train  # noqa: E402
+from leian.indexer.sentencing_model import (  # noqa: E402
+    PROBATION_MAX_MONTHS,
+    VERSION,
+    Observation,
+    observations,
+    train,
+)
 from leian.retrieval.sentencing.estimate import MAX_FIXED_TERM, MITIGATING  # noqa: E402
 
 DEFAULT_CACHE = Path("var/sentencing-obs.json")
@@ -264,6 +270,56 @@ class Prediction:
     midpoint: float
     similar: float | None
     search: float | None = None
+    probation: float | None = None  # the model's chance of 缓刑
+    probation_base: float | None = None  # the training folds' 缓刑 rate of the charge (eligible cases)
+    fine: float | None = None  # the model's median fine
+    fine_base: float | None = None  # the training folds' median fine of the charge
+
+
+class SideBaselines:
+    """The training folds' 缓刑 rate (over eligible cases) and median fine, per charge."""
+
+    def __init__(self, training: Iterable[Observation]) -> None:
+        rates: dict[str, list[bool]] = defaultdict(list)
+        fines: dict[str, list[float]] = defaultdict(list)
+        for o in training:
+            if o.months <= PROBATION_MAX_MONTHS:
+                rates[o.charge].append(o.probation)
+            if o.fine_yuan:
+                fines[o.charge].append(o.fine_yuan)
+        self.probation = {c: float(np.mean(v)) for c, v in rates.items()}
+        self.fine = {c: float(np.median(v)) for c, v in fines.items()}
+
+
+def side_summary(obs: Sequence[Observation], preds: Sequence[Prediction]) -> dict:
+    """缓刑: Brier score of the model's chance against the charge's rate (cases where it was possible and
+    both answer); 罚金: median absolute error against the charge's median fine (fined cases)."""
+    prob = [
+        (float(obs[p.index].probation), p.probation, p.probation_base)
+        for p in preds
+        if obs[p.index].months <= PROBATION_MAX_MONTHS
+        and p.probation is not None
+        and p.probation_base is not None
+    ]
+    fine = [
+        (obs[p.index].fine_yuan, p.fine, p.fine_base)
+        for p in preds
+        if obs[p.index].fine_yuan and p.fine is not None and p.fine_base is not None
+    ]
+    out: dict = {"probation_n": len(prob), "fine_n": len(fine)}
+    if prob:
+        y, m, b = (np.asarray(c, dtype=float) for c in zip(*prob, strict=True))
+        out |= {
+            "probation_brier": float(np.mean((m - y) ** 2)),
+            "probation_brier_base": float(np.mean((b - y) ** 2)),
+        }
+    if fine:
+        y, m, b = (np.asarray(c, dtype=float) for c in zip(*fine, strict=True))
+        out |= {
+            "fine_medae": float(np.median(np.abs(m - y))),
+            "fine_medae_base": float(np.median(np.abs(b - y))),
+        }
+    return out
 
 
 def cross_validate(
@@ -285,6 +341,7 @@ def cross_validate(
         training = [o for o, k in zip(obs, fold_of, strict=True) if k != f]
         model = train(training)
         similar = SimilarMedian(training)
+        base = SideBaselines(training)
         for i, (o, k) in enumerate(zip(obs, fold_of, strict=True)):
             if k != f:
                 continue
@@ -300,6 +357,12 @@ def cross_validate(
                     midpoint=midpoint(o),
                     similar=similar(o),
                     search=search(o, cases_of_group[group_of[i]]) if search else None,
+                    probation=model.probation(o.charge, o.tier, o.elements, o.circumstances)
+                    if model
+                    else None,
+                    probation_base=base.probation.get(o.charge),
+                    fine=model.fine(o.charge, o.tier, o.elements, o.circumstances) if model else None,
+                    fine_base=base.fine.get(o.charge),
                 )
             )
         if on_fold:
@@ -530,10 +593,22 @@ def main(argv: list[str] | None = None) -> int:
             "seed": args.seed,
             "seconds": round(elapsed, 1),
             "rows": [asdict(r) for r in rows],
+            "probation_and_fine": side_summary(obs, preds),
         }
         print(json.dumps(out, ensure_ascii=False, indent=1))
     else:
         print(render_table(rows))
+        side = side_summary(obs, preds)
+        if "probation_brier" in side:
+            print(
+                f"缓刑 ({side['probation_n']} cases where it was possible): Brier {side['probation_brier']:.3f}, "
+                f"the charge's rate {side['probation_brier_base']:.3f}"
+            )
+        if "fine_medae" in side:
+            print(
+                f"罚金 ({side['fine_n']} fined cases): MedAE {side['fine_medae']:,.0f} yuan, "
+                f"the charge's median {side['fine_medae_base']:,.0f} yuan"
+            )
         print(f"run time {elapsed:.0f} s")
     return 0
 
