@@ -43,7 +43,7 @@ _EXCLUDE = re.compile(
     r"标准|起点|以上的|不满"
 )
 _PRICE = re.compile(r"以\s*(?:人民币)?\s*$")
-_PRICE_AFTER = re.compile(r"\s*(?:的)?(?:低价|价格|高价|价钱|单价)")
+_PRICE_AFTER = re.compile(r"\s*(?:的)?(?:低价|价格|高价|价钱|单价|卖给|出售给|售给|销售给|卖与)")
 # inside a parenthesis that breaks an earlier figure down
 _BREAKDOWN = re.compile(r"[（(]其中[^）)]*$")
 # Sentences that report a party's claim, not the court's finding.
@@ -123,7 +123,11 @@ def _sum_counts(found: list[Amount]) -> tuple[float, list[Amount]] | None:
     summaries = [a for a in found if a.summary or (a.total and a.count == 0 and len(by_count) > 1)]
     if summaries:
         best = max(summaries, key=lambda a: a.yuan)
-        return best.yuan, [best]
+        # a tally before the counts is theirs; one among them is at least as large as any one count
+        # (a "共骗取…" smaller than another count's figure is that count's own total)
+        others = [a.yuan for a in found if a not in summaries]
+        if best.count == 0 or not others or best.yuan >= max(others) * 0.99:
+            return best.yuan, [best]
     total, used = 0.0, []
     for _, items in sorted(by_count.items()):
         totals = [a for a in items if a.total]
