@@ -20,7 +20,7 @@ import cn2an
 from pydantic import BaseModel, Field
 
 from leian.corpora.law import adjustments, statutory_range, tiers_of
-from leian.corpora.record import CaseRecord, Elements
+from leian.corpora.record import CaseRecord, Defendant, Elements
 from leian.indexer.sentencing_model import (
     CIRCUMSTANCES,
     MIN_POOLED,
@@ -252,17 +252,28 @@ def _circumstance_lines(
     return out
 
 
-def suspect_for(charge: str, pending: CaseRecord, province: str | None = None) -> tuple[Elements, list[str]]:
-    """The elements and circumstances a new case's estimate for ``charge`` rests on: the suspect whose
-    elements decide the tier (surely before possibly, the higher first), else the first one; with the
-    circumstances the facts suggest for the case."""
+def deciding_suspect(
+    charge: str, pending: CaseRecord, province: str | None = None
+) -> tuple[TierDecision | None, Defendant | None]:
+    """The suspect whose elements decide ``charge``'s tier — surely before possibly, the higher tier
+    first (a new case's facts do not say which suspect is charged with what) — with that decision;
+    else the first suspect. A case analysed without its suspects stands for itself with its 涉案数额."""
     suspects = list(pending.defendants)
     decided = [(t, d) for d in suspects if (t := tier_of(charge, d.elements, province)) is not None]
-    if decided:
-        who = max(decided, key=lambda td: (td[0].certain, td[0].tier.level))[1]
-    elif suspects:
-        who = suspects[0]
-    else:
+    if not decided and pending.amount_yuan is not None:
+        case = Defendant(name="待决案件", elements=Elements(amount_yuan=pending.amount_yuan))
+        suspects = suspects or [case]
+        decided = [(t, case) for t in [tier_of(charge, case.elements, province)] if t is not None]
+    if not decided:
+        return None, (suspects[0] if suspects else None)
+    return max(decided, key=lambda td: (td[0].certain, td[0].tier.level))
+
+
+def suspect_for(charge: str, pending: CaseRecord, province: str | None = None) -> tuple[Elements, list[str]]:
+    """The elements and circumstances a new case's estimate for ``charge`` rests on: the deciding
+    suspect's (``deciding_suspect``), with the circumstances the facts suggest for the case."""
+    _, who = deciding_suspect(charge, pending, province)
+    if who is None:
         return Elements(amount_yuan=pending.amount_yuan), list(pending.circumstances)
     return who.elements, list(dict.fromkeys([*who.circumstances, *pending.circumstances]))
 
@@ -278,6 +289,7 @@ __all__ = [
     "EstimateLine",
     "SentenceEstimate",
     "TierDecision",
+    "deciding_suspect",
     "estimate_sentence",
     "estimate_text",
     "suspect_for",

@@ -29,7 +29,13 @@ from leian.corpora.law.tiers import KEY_LABELS
 from leian.corpora.record import CaseRecord, Defendant, Elements
 from leian.indexer.sentencing_model import SentencingModel
 from leian.indexer.tiering import TierDecision, tier_of
-from leian.retrieval.sentencing.estimate import MITIGATING, SentenceEstimate, estimate_sentence, suspect_for
+from leian.retrieval.sentencing.estimate import (
+    MITIGATING,
+    SentenceEstimate,
+    deciding_suspect,
+    estimate_sentence,
+    suspect_for,
+)
 from leian.retrieval.sentencing.statistics import (
     MIN_SAMPLE,
     POOLED_KINDS,
@@ -111,7 +117,7 @@ def _picture(
     estimate: bool = False,
 ) -> ChargePicture:
     known = canonical_charge(charge) is not None and bool(_tiers(charge))
-    decision, who = _pending_tier(charge, pending, province) if known else (None, None)
+    decision, who = deciding_suspect(charge, pending, province) if known else (None, None)
     view = _view(charge, decision) if known else None
     stats_all = sentencing_stats(records, [charge], pending=pending)
     by_id = {r.id: r for r in records}
@@ -174,24 +180,6 @@ def _tiers(charge: str):
         return tiers_of(charge)
     except KeyError:
         return ()
-
-
-def _pending_tier(
-    charge: str, pending: CaseRecord, province: str | None
-) -> tuple[TierDecision | None, Defendant | None]:
-    """The suspect whose elements decide the tier — surely before possibly, the higher tier first
-    (a new case's facts do not say which suspect is charged with what). A case analysed without its
-    suspects stands for itself with its 涉案数额."""
-    suspects = list(pending.defendants)
-    decided = [(tier_of(charge, d.elements, province), d) for d in suspects]
-    decided = [(t, d) for t, d in decided if t is not None]
-    if not decided and pending.amount_yuan is not None:
-        case = Defendant(name="待决案件", elements=Elements(amount_yuan=pending.amount_yuan))
-        suspects = [case]
-        decided = [(t, case) for t in [tier_of(charge, case.elements, province)] if t is not None]
-    if not decided:
-        return None, (suspects[0] if suspects else None)
-    return max(decided, key=lambda td: (td[0].certain, td[0].tier.level))
 
 
 def _view(charge: str, decision: TierDecision | None) -> StatutoryView:
@@ -345,12 +333,12 @@ def check_statutory(check: ProposedCheck, view: StatutoryView, circumstances: It
     p = check.proposed
     reasons: list[str] = []
     where = f"{view.charge}" + (f"第{_cn(view.level)}档" if view.level else "") + f"（{view.penalty_text}）"
-    if p.kind in ("免予刑事处罚",):
-        pass  # 刑法第三十七条: exemption is a court's finding on 情节轻微, not a penalty kind of the tier
-    elif p.kind == "单处罚金":
+    # 免予刑事处罚 is not placed against the tier: 刑法第三十七条 makes it a finding on 情节轻微, not a
+    # penalty kind a tier lists
+    if p.kind == "单处罚金":
         if "单处" not in view.penalty_text:
             reasons.append(f"【超出法定刑幅度】{where}不可单处罚金。")
-    elif p.kind not in view.penalties:
+    elif p.kind != "免予刑事处罚" and p.kind not in view.penalties:
         reasons.append(f"【超出法定刑幅度】拟判刑种{p.kind}不在{where}之内。")
     elif p.months is not None:
         if view.max_months is not None and p.months > view.max_months:
