@@ -20,10 +20,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("search", "find the most similar decided cases for new facts"),
     "eval": ("eval", "score retrieval on LeCaRD (protocols A, B, C)"),
     "report": ("report", "write a 类案检索报告 for one case"),
-    "verify-report": ("verify_report", "check a saved report against its content hash"),
+    "verify-report": ("verify_report", "check a saved report: altered, or not issued by this installation"),
     "batch": ("batch", "write a report for every case of a JSONL file (resumable)"),
     "sentence": ("sentence", "estimate the term (量刑测算) for every case of a JSONL file"),
     "serve": ("serve", "run the HTTP API and web page"),
+    "keys": ("keys", "create, list, rotate or revoke the service's API keys"),
+    "audit": ("audit", "verify or show the service's hash-chained audit log"),
     "model": ("model", "build or inspect the local embedding model"),
 }
 

@@ -26,6 +26,7 @@ STATUS: tuple[tuple[type[E.LeianError], int], ...] = (
     (E.CorpusReadError, 422),  # an ingested document that cannot be read is the caller's input
     (E.NotFound, 404),
     (E.Unauthorized, 401),
+    (E.Forbidden, 403),
     (E.BackendUnavailable, 503),
     (E.ModelUnavailable, 503),
     (E.OutputWriteFailed, 503),

@@ -3,6 +3,11 @@
 Each job is a directory under ``<data_dir>/batches/<job id>/`` holding its input (``cases.jsonl``),
 its options and status (``job.json``) and the runner's output; so a job survives a restart of the
 service — unfinished jobs are picked up again at start-up and resume where they stopped.
+
+A job belongs to the office of the key that started it (another office is told there is no such
+job); a key may have ``max_batches`` jobs queued or running at once; a finished job is deleted
+``ttl`` after it finished. Each report a job writes is issued like one from POST /v1/reports:
+signed, with the audit chain head, and logged.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ import io
 import json
 import logging
 import secrets
+import shutil
 import threading
 import zipfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -23,6 +30,7 @@ from leian.api.errors import ApiError
 from leian.errors import NotFound
 from leian.retrieval.batch import BatchProgress, BatchRunner, atomic_write, parse_cases
 from leian.retrieval.models import Filters
+from leian.retrieval.report import Report
 from leian.retrieval.search import Searcher
 
 log = logging.getLogger("leian.api")
@@ -30,6 +38,8 @@ log = logging.getLogger("leian.api")
 
 class JobSpec(BaseModel):
     id: str
+    office: str = "default"  # jobs from before offices belong to LEIAN_API_KEYS_OFFICE's default
+    key_id: str = ""
     formats: list[str]
     top_k: int
     stats_k: int
@@ -49,11 +59,21 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+# What the service gives a job: the ids its office may not see, and how a report is issued for a
+# job (office, key id) -> the issued report.
+Hidden = Callable[[str], list[str]]
+Issue = Callable[[Report, "JobSpec"], Report]
+
+
 class BatchJobs:
-    def __init__(self, root: Path, searcher: Searcher, workers: int = 1):
+    def __init__(self, root: Path, searcher: Searcher, workers: int = 1, *, hidden: Hidden | None = None,
+                 issue: Issue | None = None, ttl: timedelta = timedelta(days=7)):  # fmt: skip
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.searcher = searcher
+        self.hidden = hidden
+        self.issue = issue
+        self.ttl = ttl
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="leian-batch")
         self._jobs: dict[str, JobSpec] = {}
         self._lock = threading.Lock()
@@ -74,6 +94,7 @@ class BatchJobs:
             if spec.status in ("queued", "running", "interrupted"):
                 self._pool.submit(self._run, spec.id)
                 n += 1
+        self.expire()
         return n
 
     def shutdown(self) -> None:
@@ -82,12 +103,28 @@ class BatchJobs:
 
     # -- API -----------------------------------------------------------------------------------
     def submit(self, cases_jsonl: str, total: int, formats: list[str], top_k: int, stats_k: int,
-               requester: dict | None, filters: dict) -> JobSpec:  # fmt: skip
+               requester: dict | None, filters: dict, *, office: str, key_id: str,
+               max_active: int = 0) -> JobSpec:  # fmt: skip
+        """Queue a job; ``max_active`` (0: no limit) jobs of the key may be queued or running."""
+        self.expire()
         job_id = f"b{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(4)}"
         spec = JobSpec(
-            id=job_id, formats=formats, top_k=top_k, stats_k=stats_k, requester=requester,
-            filters=filters, created_at=_now(), total=total,
+            id=job_id, office=office, key_id=key_id, formats=formats, top_k=top_k, stats_k=stats_k,
+            requester=requester, filters=filters, created_at=_now(), total=total,
         )  # fmt: skip
+        with self._lock:
+            active = sum(
+                1 for j in self._jobs.values() if j.key_id == key_id and j.status in ("queued", "running")
+            )
+            if max_active and active >= max_active:
+                raise ApiError(
+                    429,
+                    "too_many_batches",
+                    f"this key has {active} batch job(s) queued or running, its limit; "
+                    "start another when one has finished",
+                    headers={"Retry-After": "30"},
+                )
+            self._jobs[job_id] = spec  # counted from now on, before the lock is let go
         d = self.root / job_id
         d.mkdir(parents=True)
         atomic_write(d / "cases.jsonl", cases_jsonl.encode("utf-8"))
@@ -95,15 +132,32 @@ class BatchJobs:
         self._pool.submit(self._run, job_id)
         return spec
 
-    def get(self, job_id: str) -> JobSpec:
+    def get(self, job_id: str, office: str | None = None) -> JobSpec:
+        """The job; None as ``office`` only inside this class (the runner)."""
         with self._lock:
             spec = self._jobs.get(job_id)
-        if spec is None:
-            raise NotFound(f"no batch job with id {job_id!r}")
+        if spec is None or (office is not None and spec.office != office):
+            raise NotFound(f"no batch job with id {job_id!r} (finished jobs are kept {_span(self.ttl)})")
         return spec.model_copy()
 
-    def zip_bytes(self, job_id: str) -> bytes:
-        spec = self.get(job_id)
+    def expire(self) -> int:
+        """Delete finished jobs older than the time they are kept."""
+        cutoff = datetime.now(UTC) - self.ttl
+        with self._lock:
+            old = [
+                j.id for j in self._jobs.values()
+                if j.status in ("done", "failed") and j.finished_at and datetime.fromisoformat(j.finished_at) < cutoff
+            ]  # fmt: skip
+            for job_id in old:
+                del self._jobs[job_id]
+        for job_id in old:
+            # job.json first: a crash half-way leaves a directory that is no longer a job
+            (self.root / job_id / "job.json").unlink(missing_ok=True)
+            shutil.rmtree(self.root / job_id, ignore_errors=True)
+        return len(old)
+
+    def zip_bytes(self, job_id: str, office: str) -> bytes:
+        spec = self.get(job_id, office)
         if spec.status not in ("done", "failed"):
             raise ApiError(
                 409,
@@ -145,6 +199,8 @@ class BatchJobs:
                 stats_k=spec.stats_k,
                 requester=spec.requester,
                 filters=Filters(**spec.filters),
+                hidden=(lambda: self.hidden(spec.office)) if self.hidden else None,
+                issue=(lambda report: self.issue(report, spec)) if self.issue else None,
             )
             self._update(job_id, status="running", message=None)
 
@@ -165,6 +221,11 @@ class BatchJobs:
         except Exception as e:  # the job fails visibly, with the reason; the service stays up
             log.exception("batch job %s failed", job_id)
             self._update(job_id, status="failed", finished_at=_now(), message=f"{type(e).__name__}: {e}")
+
+
+def _span(ttl: timedelta) -> str:
+    hours = ttl.total_seconds() / 3600
+    return f"{hours / 24:g} days" if hours >= 48 else f"{hours:g} hours"
 
 
 def cases_to_jsonl(cases: list[dict]) -> str:

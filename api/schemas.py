@@ -305,15 +305,22 @@ class DocumentIn(_In):
 
 
 class DocumentsIn(_In):
-    """``{"documents": [...]}``; a single document object is accepted as shorthand for a list of one."""
+    """``{"documents": [...], "public": false}``; a single document object is accepted as shorthand for
+    a list of one."""
 
     documents: list[DocumentIn] = Field(min_length=1, max_length=10_000)
+    public: bool = Field(
+        default=False,
+        description="false: the documents are visible only to the writer's office; true: to every office",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _one(cls, data):
         if isinstance(data, dict) and "documents" not in data:
-            return {"documents": [data]}
+            one = dict(data)
+            public = one.pop("public", False)
+            return {"documents": [one], "public": public}
         return data
 
     @model_validator(mode="after")

@@ -124,8 +124,16 @@ class Settings(BaseSettings):
     data_dir: Path | None = Field(
         default=None, description="stored reports and batch jobs; default: <index>/../<index name>.service"
     )
+    # keys with an office and a role (`leian keys`); default: keys.sqlite in the data directory
+    keys_db: Path | None = None
+    # the single-user shortcut: each of these keys is an admin of ``api_keys_office``
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    api_keys_office: str = Field(default="default", pattern=r"^[\w\u4e00-\u9fff.-]{1,64}$")
     auth_disabled: bool = False
+    # per key, unless the key sets its own (`leian keys create --rpm N --max-batches N`); 0: no limit
+    requests_per_minute: int = Field(default=600, ge=0)
+    max_batches: int = Field(default=2, ge=0, description="batch jobs a key may have queued or running")
+    batch_ttl_hours: float = Field(default=168.0, gt=0, description="finished batch jobs are deleted after this")
     max_body_bytes: int = Field(default=2 * MIB, ge=1024)
     # Ingest and batch requests legitimately carry many judgments at once.
     max_bulk_body_bytes: int = Field(default=32 * MIB, ge=1024)
@@ -168,14 +176,8 @@ class Settings(BaseSettings):
             raise InvalidInput("no index given: pass --index DIR (or set LEIAN_INDEX)")
         return self.index
 
-    def require_auth(self) -> None:
-        """The service's auth is off only when someone asked for it: an empty key list is a
-        configuration error, not an open service."""
-        if not self.auth_disabled and not self.api_keys:
-            raise InvalidInput(
-                "no API keys configured: set LEIAN_API_KEYS=key1,key2 (or api_keys in the config file), "
-                "or disable auth explicitly for local use with --no-auth / LEIAN_AUTH_DISABLED=1"
-            )
+    def resolved_keys_db(self) -> Path:
+        return self.keys_db if self.keys_db is not None else self.resolved_data_dir() / "keys.sqlite"
 
     def resolved_data_dir(self) -> Path:
         if self.data_dir is not None:

@@ -1,7 +1,8 @@
 """Where the service keeps the reports it made: one SQLite file in the service's data directory.
 
 A report is stored as its canonical JSON exactly as returned to the client, so a rendering fetched
-later is of the same content (same id, same SHA-256) and an archived copy can be verified.
+later is of the same content (same id, same SHA-256) and an archived copy can be verified. It belongs
+to the office of the key that made it: another office is told there is no such report.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ CREATE TABLE IF NOT EXISTS reports (
     body TEXT NOT NULL
 );
 """
+# reports kept before offices belong to the office named by LEIAN_API_KEYS_OFFICE ("default")
+_OFFICE_COLUMNS = ("ALTER TABLE reports ADD COLUMN office TEXT", "ALTER TABLE reports ADD COLUMN key_id TEXT")
 
 
 class ReportStore:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, legacy_office: str = "default"):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
@@ -34,19 +37,26 @@ class ReportStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(reports)")}
+        if "office" not in columns:
+            for sql in _OFFICE_COLUMNS:
+                self._db.execute(sql)
+            self._db.execute("UPDATE reports SET office = ? WHERE office IS NULL", (legacy_office,))
 
-    def put(self, report_id: str, sha256: str, body: str, key_hint: str | None = None) -> None:
+    def put(self, report_id: str, sha256: str, body: str, office: str, key_id: str) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO reports(id, sha256, created_at, api_key_hint, body) VALUES (?,?,?,?,?)",
-                (report_id, sha256, datetime.now(UTC).isoformat(timespec="seconds"), key_hint, body),
+                "INSERT INTO reports(id, sha256, created_at, body, office, key_id) VALUES (?,?,?,?,?,?)",
+                (report_id, sha256, datetime.now(UTC).isoformat(timespec="seconds"), body, office, key_id),
             )
 
-    def get(self, report_id: str) -> str:
+    def get(self, report_id: str, office: str) -> str:
         with self._lock:
-            row = self._db.execute("SELECT body FROM reports WHERE id = ?", (report_id,)).fetchone()
+            row = self._db.execute(
+                "SELECT body FROM reports WHERE id = ? AND office = ?", (report_id, office)
+            ).fetchone()
         if row is None:
-            raise NotFound(f"no report with id {report_id!r} (reports are kept in {self.path.name})")
+            raise NotFound(f"no report with id {report_id!r}")
         return row[0]
 
     def count(self) -> int:

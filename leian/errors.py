@@ -114,6 +114,12 @@ class Unauthorized(LeianError):
     code = "unauthorized"
 
 
+class Forbidden(LeianError):
+    """A valid key whose role does not allow the action."""
+
+    code = "forbidden"
+
+
 class VerificationFailed(InvalidInput):
     """A saved report does not match its content hash, or its rendering was changed (tampered)."""
 

@@ -35,7 +35,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from leian.errors import DISK_ERRNOS, CorpusReadError, InvalidInput, LeianError, OutputWriteFailed
 from leian.retrieval.models import Filters, Query
-from leian.retrieval.report import FORMATS, ReportFormat, Requester, build_report, render
+from leian.retrieval.report import FORMATS, Report, ReportFormat, Requester, build_report, render
 from leian.retrieval.search import Searcher
 from leian.retrieval.sentencing import ProposedSentence, sentence_text
 
@@ -249,8 +249,16 @@ class BatchRunner:
         stats_k: int = 50,
         requester: dict[str, Any] | None = None,  # {name, organisation}
         filters: Filters | None = None,
+        *,
+        hidden: Callable[[], list[str]] | None = None,
+        issue: Callable[[Report], Report] | None = None,
     ):
+        """``hidden``: ids no report of this batch may cite (asked per case: the service's other
+        offices' private documents); ``issue``: what a service does to a report before it is
+        written (its audit chain head, its signature)."""
         self.searcher = searcher
+        self.hidden = hidden
+        self.issue = issue
         self.out = Path(out_dir)
         self.formats = parse_formats(list(formats))
         self.top_k, self.stats_k = top_k, stats_k
@@ -290,12 +298,15 @@ class BatchRunner:
             filters=self.filters,
             top_k=self.top_k,
             exclude_ids=case.exclude_ids,
+            hidden_ids=self.hidden() if self.hidden else [],
         )
         proposed = ProposedSentence.model_validate(case.proposed_sentence) if case.proposed_sentence else None
         requester = Requester.model_validate(self.requester) if self.requester else None
         report = build_report(
             self.searcher, query, requester, proposed, top_k=self.top_k, stats_k=self.stats_k
         )
+        if self.issue is not None:
+            report = self.issue(report)
         stem = file_stem(case.id)
         files = []
         for fmt in self.formats:

@@ -80,6 +80,9 @@ class Query(BaseModel):
     filters: Filters = Field(default_factory=Filters)
     top_k: int = Field(default=10, ge=1, le=MAX_TOP_K)
     exclude_ids: list[str] = Field(default_factory=list)  # e.g. the query's own judgment
+    # excluded like ``exclude_ids`` but never shown (a report lists what its asker excluded): the
+    # documents the asker's office may not see
+    hidden_ids: list[str] = Field(default_factory=list)
 
     _names = field_validator("charges")(_each_normalised)
 

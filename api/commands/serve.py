@@ -21,8 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--no-auth",
         action="store_true",
-        help="serve without API keys, for local use only (otherwise keys come from LEIAN_API_KEYS "
-        "or the config file named by LEIAN_CONFIG)",
+        help="serve without API keys, for local use only (otherwise keys come from `leian keys`, "
+        "LEIAN_API_KEYS or the config file named by LEIAN_CONFIG)",
     )
     g.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     add_ranking_argument(g)
@@ -36,7 +36,6 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         auth_disabled=True if args.no_auth else None,
     )
-    settings.require_auth()
     # Our loggers only (uvicorn configures its own); the warning about --no-auth must be visible.
     logger = logging.getLogger("leian")
     if not logger.handlers:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from leian.api.deps import ApiKey, JobsDep, SettingsDep
+from leian.api.deps import JobsDep, Reader, SettingsDep, audit_target
 from leian.api.jobs import JobSpec, cases_to_jsonl
 from leian.api.routers.responses import BODY, V1, download, errors
 from leian.api.schemas import BatchIn, BatchOut
@@ -45,7 +45,9 @@ def _out(spec: JobSpec) -> BatchOut:
     summary="start a batch of reports",
     responses=errors(*BODY),
 )
-def create_batch(body: BatchIn, jobs: JobsDep, settings: SettingsDep, _key: ApiKey) -> BatchOut:
+def create_batch(
+    body: BatchIn, jobs: JobsDep, settings: SettingsDep, caller: Reader, request: Request
+) -> BatchOut:
     if len(body.cases) > settings.max_batch_cases:
         raise InvalidInput(
             f"{len(body.cases):,} cases in one batch; the limit is {settings.max_batch_cases:,}. Split the batch."
@@ -70,15 +72,20 @@ def create_batch(body: BatchIn, jobs: JobsDep, settings: SettingsDep, _key: ApiK
         stats_k=body.stats_k,
         requester=body.requester.to_report() if body.requester else None,
         filters=filters.model_dump(),
+        office=caller.office,
+        key_id=caller.key_id,
+        max_active=caller.max_batches if caller.max_batches is not None else settings.max_batches,
     )
+    audit_target(request, spec.id, cases=len(body.cases))
     return _out(spec)
 
 
 @router.get(
     "/batches/{job_id}", response_model=BatchOut, summary="progress of a batch", responses=errors(404)
 )
-def get_batch(job_id: JobId, jobs: JobsDep, _key: ApiKey) -> BatchOut:
-    return _out(jobs.get(job_id))
+def get_batch(job_id: JobId, jobs: JobsDep, caller: Reader, request: Request) -> BatchOut:
+    audit_target(request, job_id)
+    return _out(jobs.get(job_id, caller.office))
 
 
 @router.get(
@@ -90,8 +97,9 @@ def get_batch(job_id: JobId, jobs: JobsDep, _key: ApiKey) -> BatchOut:
         **errors(404, (409, "the batch has not finished (not_ready): download it when its status is done")),
     },
 )
-def download_batch(job_id: JobId, jobs: JobsDep, _key: ApiKey) -> Response:
-    data = jobs.zip_bytes(job_id)
+def download_batch(job_id: JobId, jobs: JobsDep, caller: Reader, request: Request) -> Response:
+    audit_target(request, job_id)
+    data = jobs.zip_bytes(job_id, caller.office)
     return Response(
         data,
         media_type=ZIP,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from leian.api.deps import ApiKey, SearcherDep
+from leian.api.deps import OwnersDep, Reader, SearcherDep
 from leian.api.routers.responses import BACKEND, V1, errors
 from leian.corpora.record import CaseRecord
 from leian.errors import NotFound
@@ -22,9 +22,13 @@ router = APIRouter(prefix="/v1", tags=["cases"], responses=errors(*V1))
     responses=errors(404, *BACKEND),
 )
 def get_case(
-    case_id: Annotated[str, Path(min_length=1, max_length=200)], searcher: SearcherDep, _key: ApiKey
+    case_id: Annotated[str, Path(min_length=1, max_length=200)],
+    searcher: SearcherDep,
+    owners: OwnersDep,
+    caller: Reader,
 ):
-    found = searcher.get([case_id])
+    office, public = owners.owners([case_id]).get(case_id, (caller.office, True))
+    found = searcher.get([case_id]) if public or office == caller.office else {}
     if case_id not in found:
         raise NotFound(f"no case with id {case_id!r} in this index")
     return found[case_id]

@@ -1,16 +1,29 @@
-"""POST /v1/reports (make and store a 类案检索报告) and GET /v1/reports/{id}?format=… (render it)."""
+"""POST /v1/reports (make, issue and store a 类案检索报告) and GET /v1/reports/{id}?format=… (render it).
+
+A report is issued: it carries the audit log's chain head at the time it was made and the
+installation's Ed25519 signature over its SHA-256, and it belongs to the caller's office.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from leian.api.deps import ApiKey, ReportsDep, SearcherDep
+from leian.api.deps import (
+    AuditDep,
+    OwnersDep,
+    Reader,
+    ReportsDep,
+    SearcherDep,
+    SignerDep,
+    audit_target,
+    seen_by,
+)
 from leian.api.routers.responses import BACKEND, BODY, V1, bare, download, errors
 from leian.api.schemas import ReportIn
-from leian.retrieval.report import Report, ReportFormat, Requester, build_report, load_report, render
+from leian.retrieval.report import Report, ReportFormat, Requester, build_report, issue, load_report, render
 from leian.retrieval.sentencing import ProposedSentence
 
 router = APIRouter(prefix="/v1", tags=["reports"], responses=errors(*V1))
@@ -34,19 +47,28 @@ ReportId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0
         **errors(*BODY, *BACKEND),
     },
 )
-def create_report(body: ReportIn, searcher: SearcherDep, store: ReportsDep, key: ApiKey) -> Response:
+def create_report(
+    body: ReportIn,
+    searcher: SearcherDep,
+    store: ReportsDep,
+    owners: OwnersDep,
+    audit: AuditDep,
+    signer: SignerDep,
+    caller: Reader,
+    request: Request,
+) -> Response:
     proposed = (
         ProposedSentence.model_validate(body.proposed_sentence.model_dump())
         if body.proposed_sentence
         else None
     )
     requester = Requester.model_validate(body.requester.to_report()) if body.requester else None
-    report = build_report(
-        searcher, body.to_query(), requester, proposed, top_k=body.top_k, stats_k=body.stats_k
-    )
+    query = seen_by(caller, owners, body.to_query())
+    built = build_report(searcher, query, requester, proposed, top_k=body.top_k, stats_k=body.stats_k)
+    report = issue(built, audit.head(), signer)
     data = render(report, ReportFormat.JSON)
-    # Only a short hint of the key is kept (which client asked), never the key itself.
-    store.put(report.id, report.sha256, data.decode("utf-8"), key_hint=key[:4] + "…" if key else None)
+    audit_target(request, report.id, sha256=report.sha256)
+    store.put(report.id, report.sha256, data.decode("utf-8"), office=caller.office, key_id=caller.key_id)
     base = f"/v1/reports/{report.id}"
     return Response(
         data,
@@ -80,10 +102,12 @@ def create_report(body: ReportIn, searcher: SearcherDep, store: ReportsDep, key:
 def get_report(
     report_id: ReportId,
     store: ReportsDep,
-    _key: ApiKey,
+    caller: Reader,
+    request: Request,
     format: Annotated[ReportFormat, Query()] = ReportFormat.JSON,
 ) -> Response:
-    body = store.get(report_id)
+    audit_target(request, report_id, format=format.value)
+    body = store.get(report_id, caller.office)
     if format is ReportFormat.JSON:
         return Response(body.encode("utf-8"), media_type=format.media_type)
     data = render(load_report(body), format)

@@ -21,17 +21,19 @@ Responses = dict[int | str, dict[str, Any]]
 ERRORS: dict[int, str] = {
     400: "malformed request: the body is not JSON or not UTF-8, or Content-Length is not a number",
     401: "missing or invalid X-API-Key",
+    403: "the key's role does not allow this (reader < editor < admin)",
     404: "no such id",
     409: "conflict with the state of the service (the message says when to retry)",
     413: "request body too large (the message gives the size and the limit)",
     422: "invalid input (the message names the field and the fix)",
+    429: "the key's request rate or batch limit is reached; retry after the Retry-After header's seconds",
     500: "internal error (logged by the service; the message carries no detail)",
     502: "the search backend answered with an error",
     503: "the search backend, a model or the index is unavailable",
 }
 
-# Every /v1 operation takes the API key and parameters or a body, and may fail unexpectedly.
-V1 = (401, 422, 500)
+# Every /v1 operation takes the API key (rate-limited) and parameters or a body, and may fail unexpectedly.
+V1 = (401, 422, 429, 500)
 # Operations that read a request body: malformed (400), too large (413), invalid (422, in V1).
 BODY = (400, 413)
 # Operations that use the index: its backend may fail (502) or be unreachable (503).

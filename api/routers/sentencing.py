@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from leian.api.deps import ApiKey, SearcherDep
+from leian.api.deps import OwnersDep, Reader, SearcherDep, seen_by
 from leian.api.routers.responses import BACKEND, BODY, V1, errors
 from leian.api.schemas import SentencingIn, SentencingOut, sentencing_from_elements, sentencing_from_run
 from leian.errors import InvalidInput
@@ -27,12 +27,12 @@ router = APIRouter(prefix="/v1", tags=["sentencing"], responses=errors(*V1))
     response_description="one estimate per charge (months null with the reason in basis when it cannot estimate)",
     responses=errors(*BODY, *BACKEND),
 )
-def sentencing(body: SentencingIn, searcher: SearcherDep, _key: ApiKey) -> SentencingOut:
+def sentencing(body: SentencingIn, searcher: SearcherDep, owners: OwnersDep, caller: Reader) -> SentencingOut:
     # Plain ``def``: the search (facts) and the estimate are CPU work, run in FastAPI's threadpool.
     model = searcher.sentencing_model
     if body.facts is None:
         return sentencing_from_elements(model, body)
-    run = searcher.run(body.to_query(), stats_k=0)
+    run = searcher.run(seen_by(caller, owners, body.to_query()), stats_k=0)
     if not run.charges:
         raise InvalidInput('no charge could be read from the facts: give the charges (e.g. ["盗窃罪"])')
     return sentencing_from_run(model, run, body.province, given=bool(body.charges))

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from leian import __version__
-from leian.api.deps import ApiKey, SearcherDep, SettingsDep
+from leian.api.deps import Reader, SearcherDep, SettingsDep
 from leian.api.errors import error_body
 from leian.api.routers.responses import BACKEND, V1, errors
 from leian.api.schemas import ChargeCount, HealthOut, StatsOut
@@ -68,7 +68,7 @@ def _charge_counts(searcher) -> Counter:
     summary="index size, manifest and the most frequent charges",
     responses=errors(*V1, *BACKEND),
 )
-def stats(searcher: SearcherDep, _key: ApiKey, top: Annotated[int, Query(ge=1, le=500)] = 20) -> StatsOut:
+def stats(searcher: SearcherDep, _caller: Reader, top: Annotated[int, Query(ge=1, le=500)] = 20) -> StatsOut:
     manifest = searcher.backend.manifest()
     counts = _charge_counts(searcher)
     return StatsOut(

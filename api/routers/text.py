@@ -7,7 +7,7 @@ import zipfile
 
 from fastapi import APIRouter, UploadFile
 
-from leian.api.deps import ApiKey
+from leian.api.deps import Reader
 from leian.api.routers.responses import BODY, V1, errors
 from leian.api.schemas import ExtractedTextOut
 from leian.errors import InvalidInput
@@ -53,7 +53,7 @@ def plain_text(data: bytes) -> str:
     summary="plain text of an uploaded .txt or .docx",
     responses=errors(*BODY),
 )
-def extract_text(file: UploadFile, _key: ApiKey) -> ExtractedTextOut:
+def extract_text(file: UploadFile, _caller: Reader) -> ExtractedTextOut:
     name = file.filename or "upload"
     data = file.file.read()
     if not data:

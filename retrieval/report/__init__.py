@@ -3,7 +3,7 @@
     model           the pydantic ``Report`` and its parts (法发〔2020〕24号 art. 8 sections)
     build           ``build_report`` (search, then assemble) and ``assemble_report`` (pure)
     key_points      类案裁判要点: the holding sentences of a similar case's reasoning
-    sealing         content hash (canonical JSON, SHA-256), ``seal`` and the report id
+    sealing         content hash (canonical JSON, SHA-256), ``seal``, ``issue`` (signed) and the report id
     formats         ``ReportFormat``: the formats, their media types and file suffixes
     blocks          the report's content as blocks, shared by every document format
     chart           the matplotlib sentencing chart
@@ -31,11 +31,12 @@ from leian.retrieval.report.model import (
     Report,
     Requester,
     ResultCase,
+    Signature,
     load_report,
 )
 from leian.retrieval.report.render_markdown import markdown_text
 from leian.retrieval.report.rendering import embedded_data, render, same_rendering
-from leian.retrieval.report.sealing import canonical_json, content_hash, new_report_id, seal
+from leian.retrieval.report.sealing import canonical_json, content_hash, issue, new_report_id, seal
 from leian.retrieval.report.verification import VerifyResult, verify
 from leian.retrieval.sentencing import ProposedSentence
 
@@ -52,6 +53,7 @@ __all__ = [
     "ReportFormat",
     "Requester",
     "ResultCase",
+    "Signature",
     "VerifyResult",
     "assemble_report",
     "build_report",
@@ -63,6 +65,7 @@ __all__ = [
     "detect_format",
     "embedded_data",
     "histogram",
+    "issue",
     "key_point",
     "load_report",
     "markdown_text",

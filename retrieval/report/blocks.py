@@ -236,6 +236,10 @@ def _blocks(report: Report) -> list[Block]:
         Para(f"SHA-256：{r.sha256}", "meta"),
         Para(f"生成程序：{r.generator}", "meta"),
     ]
+    if r.signature:
+        out.append(Para(f"签发：本系统安装密钥 {r.signature.key} 以 Ed25519 签名", "meta"))
+    if r.audit_head:
+        out.append(Para(f"审计日志链头：{r.audit_head}", "meta"))
     sec = iter(range(1, 100))
 
     def h(text: str) -> Heading:

@@ -195,12 +195,24 @@ class Analysis(BaseModel):
     notes: list[str]
 
 
+class Signature(BaseModel):
+    """The issuing installation's Ed25519 signature over the report's SHA-256 (its hex text)."""
+
+    algorithm: Literal["Ed25519"] = "Ed25519"
+    key: str  # the installation key's fingerprint (16 hex digits)
+    value: str  # base64
+
+
 class Report(BaseModel):
     schema_: str = Field(default=SCHEMA, alias="schema")
     id: str
     created_at: str  # ISO 8601, UTC, seconds
     sha256: str = ""
     generator: str = f"leian {__version__}"
+    # issued by a service: the audit log's chain head when the report was made (ties the report to
+    # the log) and the installation's signature; a report made on the command line has neither
+    audit_head: str | None = None
+    signature: Signature | None = None
     title: str = "类案检索报告"
     requester: Requester
     platform: Platform
@@ -252,6 +264,7 @@ __all__ = [
     "Report",
     "Requester",
     "ResultCase",
+    "Signature",
     "TierGroup",
     "beijing_time",
     "date_text",
