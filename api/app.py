@@ -19,6 +19,7 @@ from leian.api.jobs import BatchJobs
 from leian.api.middleware import BodyLimitMiddleware
 from leian.api.opening import open_searcher
 from leian.api.routers import batches, cases, documents, reports, search, sentencing, service, text, web
+from leian.api.security_headers import SecurityHeadersMiddleware
 from leian.api.settings import Settings
 from leian.api.store import ReportStore
 from leian.retrieval.search import Searcher
@@ -90,6 +91,7 @@ def create_app(settings: Settings, searcher: Searcher | None = None) -> FastAPI:
         return settings.max_bulk_body_bytes if path.startswith(_BULK_PATHS) else settings.max_body_bytes
 
     app.add_middleware(BodyLimitMiddleware, limit_for=limit_for)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: the body limit's 413 gets them too
     for module in (search, reports, sentencing, cases, documents, batches, service, text):
         app.include_router(module.router)  # each declares its answers (api/routers/responses.py)
     app.include_router(web.router)

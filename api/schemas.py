@@ -412,10 +412,19 @@ class ChargeCount(BaseModel):
 
 
 class StatsOut(BaseModel):
+    """What is indexed and how it is searched; nothing about where the server keeps it."""
+
     doc_count: int
     backend: str
-    manifest: dict[str, Any]
-    platform: dict[str, Any]
+    manifest: dict[str, Any] = Field(
+        description="the index manifest: format, snapshot, build and update times, tokenizer, embedding "
+        "model (name, fingerprint, dimensions, precision), document count, corpus (name, licence, dates), "
+        "BM25 parameters, 量刑测算 model version"
+    )
+    platform: dict[str, Any] = Field(
+        description="the searcher: product, version, backend, tokenizer, model, embedding runtime and "
+        "query precision, ranking weights and settings, whether a charge model is loaded"
+    )
     charges: list[ChargeCount]
 
 

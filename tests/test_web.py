@@ -40,6 +40,54 @@ def browser():
         b.close()
 
 
+# Chromium reports a Content-Security-Policy violation on the console, for the page and for its frames
+# alike (the report preview is a sandboxed iframe, where no listener of ours can run); the page itself
+# also gets a `securitypolicyviolation` event, kept here in case a message changes its wording.
+CSP_EVENTS = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) =>
+  window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+"""
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
+
+
+def watch_csp(page) -> list[str]:
+    """Collects the CSP violations the page's console reports; call before ``goto``."""
+    found: list[str] = []
+    page.on("console", lambda m: found.append(m.text) if "Content Security Policy" in m.text else None)
+    page.add_init_script(CSP_EVENTS)
+    return found
+
+
+def csp_violations(page, console: list[str]) -> list[str]:
+    return console + page.evaluate("window.__cspViolations || []")
+
+
+def watch_responses(page, server) -> list:
+    """The service's answers to the page (the document, its static files, its API calls)."""
+    seen: list = []
+    page.on("response", lambda r: seen.append(r) if r.url.startswith(server.url) else None)
+    return seen
+
+
+def header_problems(responses) -> list[str]:
+    """Each answer lacking a security header; a /v1 answer must not be cached either."""
+    problems = []
+    for r in responses:
+        h = r.all_headers()
+        csp = h.get("content-security-policy", "")
+        if "script-src 'self'" not in csp or "frame-ancestors 'none'" not in csp or "unsafe-inline" in csp:
+            problems.append(f"{r.url}: content-security-policy {csp!r}")
+        problems += [f"{r.url}: {k} {h.get(k)!r}" for k, v in SECURITY_HEADERS.items() if h.get(k) != v]
+        if "/v1/" in r.url and h.get("cache-control") != "no-store":
+            problems.append(f"{r.url}: cache-control {h.get('cache-control')!r}")
+    return problems
+
+
 def distinct_colours(png: bytes) -> int:
     import matplotlib.image as mpimg
     import numpy as np
@@ -56,6 +104,8 @@ def test_search_report_and_docx_download(server, browser, sample_queries, tmp_pa
     page = browser.new_page(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    csp = watch_csp(page)
+    responses = watch_responses(page, server)
     external: list[str] = []
     page.on("request", lambda r: None if r.url.startswith(server.url) or r.url.startswith(("blob:", "data:", "about:"))
             else external.append(r.url))  # fmt: skip
@@ -72,11 +122,15 @@ def test_search_report_and_docx_download(server, browser, sample_queries, tmp_pa
     expect(page.locator("#error")).to_contain_text("API key", timeout=60_000)
 
     page.fill("#api-key", KEY)
+    # The suspected charges (the recommended input), as a prosecutor types two of them.
+    page.fill("#charges", "，".join(query["labels"]["crime"]))
     page.select_option("#p-kind", "有期徒刑")
     page.fill("#p-months", "12")
     page.click("details:has(#r-name) > summary")  # 检索主体 is folded by default
     page.fill("#r-name", "王检察官")
-    page.click("#submit")
+    with page.expect_request(lambda r: r.url.endswith("/v1/search") and r.method == "POST") as searched:
+        page.click("#submit")
+    assert searched.value.post_data_json["charges"] == query["labels"]["crime"]
     hits = page.locator("#hits > li.hit")
     expect(hits.first).to_be_visible(timeout=180_000)
     assert hits.count() == 10
@@ -87,6 +141,7 @@ def test_search_report_and_docx_download(server, browser, sample_queries, tmp_pa
     marks = [m.inner_text() for m in page.locator("#hits mark").all()[:20]]
     assert all(m.strip() for m in marks)
     expect(page.locator("#query-info")).to_contain_text("适用罪名")
+    expect(page.locator("#query-info")).to_contain_text("（用户指定）")
 
     # The report preview (HTML rendering in a sandboxed iframe) and the DOCX download.
     expect(page.locator("#dl-docx")).to_be_enabled(timeout=180_000)
@@ -95,6 +150,14 @@ def test_search_report_and_docx_download(server, browser, sample_queries, tmp_pa
     expect(frame.locator("body")).to_contain_text("类案检索报告", timeout=30_000)
     for heading in ("检索主体", "检索平台", "检索方法", "检索结果", "类案裁判要点"):
         expect(frame.locator("body")).to_contain_text(heading)
+    # The report's own style applies under the page's policy (its hash), and its charts are images.
+    assert frame.locator("h1").evaluate("h => getComputedStyle(h).textAlign") == "center"
+    charts = frame.locator("figure img")
+    assert charts.count() >= 1
+    charts.first.scroll_into_view_if_needed()
+    assert charts.first.evaluate("img => img.complete && img.naturalWidth > 0")
+    box = charts.first.bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 50
     report_id = page.locator("#report-meta").inner_text().split()[1]
     with page.expect_download() as dl:
         page.click("#dl-docx")
@@ -113,6 +176,8 @@ def test_search_report_and_docx_download(server, browser, sample_queries, tmp_pa
         assert page.locator(sel).is_visible(), sel
     assert not errors, errors
     assert not external, external  # self-contained: nothing fetched from outside the service
+    assert not csp_violations(page, csp)  # the report preview included
+    assert not header_problems(responses)
     page.close()
 
 
@@ -143,4 +208,50 @@ def test_docs_page_renders_the_openapi_paths(server, browser):
     expect(page.locator("#ops")).to_contain_text("/v1/search", timeout=30_000)
     expect(page.locator("#ops")).to_contain_text("/v1/reports/{report_id}")
     expect(page.locator("#schemas")).to_contain_text("SearchIn")
+    page.close()
+
+
+def test_pages_obey_the_content_security_policy(server, browser):
+    """The web page and the /docs page run under the service's policy (no inline script or style, no
+    inline handlers) without one violation, and every answer they get carries the security headers."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    csp = watch_csp(page)
+    responses = watch_responses(page, server)
+
+    doc = page.goto(server.url + "/")
+    assert "default-src 'self'" in doc.all_headers()["content-security-policy"]
+    expect(page.locator("#status")).to_contain_text("服务正常", timeout=30_000)
+    page.click("details:has(#court-level) > summary")
+    page.click('button[data-tab="sentencing"]')
+    expect(page.locator("#tab-sentencing")).to_be_visible()
+    assert not csp_violations(page, csp)
+
+    page.goto(server.url + "/docs")
+    expect(page.locator("#ops")).to_contain_text("/v1/search", timeout=30_000)
+    expect(page.locator(".method.post").first).to_have_css("background-color", "rgb(46, 125, 79)")  # docs.css
+    page.locator("details#search > summary").click()
+    expect(page.locator("details#search .body")).to_be_visible()
+    assert not csp_violations(page, csp)
+
+    urls = {r.url.removeprefix(server.url) for r in responses}
+    assert {"/", "/static/app.js", "/static/style.css", "/healthz", "/docs", "/static/docs.js",
+            "/static/docs.css", "/openapi.json"} <= urls, urls  # fmt: skip
+    assert not header_problems(responses)
+    assert not errors, errors
+    page.close()
+
+
+def test_the_form_asks_for_the_charges_first(server, browser):
+    """The suspected charges are the first thing the form asks (optional; the recommended mode)."""
+    page = browser.new_page()
+    page.goto(server.url + "/")
+    fields = page.locator("#case-form input:not([type=password]):not([type=file]), #case-form textarea")
+    assert fields.first.get_attribute("id") == "charges"
+    label = page.locator('label[for="charges"]').inner_text()
+    assert "可选" in label and "盗窃罪" in label
+    assert "推荐" in page.locator("#charges-hint").inner_text()
     page.close()

@@ -35,11 +35,13 @@ def healthz(searcher: SearcherDep, settings: SettingsDep):
     try:
         n = searcher.backend.count()
     except Exception as e:  # a health check reports any failure of the backend, whatever its type
-        message = e.message if isinstance(e, LeianError) else f"{type(e).__name__}: {e}"
-        log.warning("health check failed: %s", message)
-        return JSONResponse(
-            error_body("backend_unavailable", f"backend not reachable: {message}"), status_code=503
-        )
+        # The cause (a library's message, the backend's address, a path) goes to the log, not to a
+        # public answer.
+        known = isinstance(e, LeianError)
+        log.warning("health check failed: %s", e.message if known else f"{type(e).__name__}: {e}",
+                    exc_info=not known)  # fmt: skip
+        message = f"the {searcher.backend.name} backend is not reachable; the cause is in the service log"
+        return JSONResponse(error_body("backend_unavailable", message), status_code=503)
     return HealthOut(
         status="ok",
         backend=searcher.backend.name,
@@ -47,6 +49,27 @@ def healthz(searcher: SearcherDep, settings: SettingsDep):
         auth=not settings.auth_disabled,
         version=__version__,
     )
+
+
+# What /v1/stats publishes of the index manifest and the searcher's description: named fields only, so
+# that a field added to either later is not published by default. Left out: where things are on the
+# server (the corpus file, a local model directory) and the manifest's copy inside the description.
+MANIFEST_FIELDS = ("format_version", "backend", "name", "created_at", "updated_at", "snapshot", "tokenizer",
+                   "model", "model_fingerprint", "dim", "embed_chunks", "embed_precision", "doc_count", "bm25",
+                   "sentencing_model")  # fmt: skip
+CORPUS_FIELDS = ("name", "licence", "date_from", "date_to")
+PLATFORM_FIELDS = ("product", "version", "backend", "tokenizer", "model", "embedding_runtime", "query_precision",
+                   "weights", "config", "charge_model")  # fmt: skip
+
+
+def _public(d: dict, fields: tuple[str, ...]) -> dict:
+    return {k: d[k] for k in fields if k in d}
+
+
+def public_manifest(manifest: dict) -> dict:
+    """The index manifest without anything about the server's files."""
+    corpus = _public(manifest.get("corpus") or {}, CORPUS_FIELDS)
+    return {**_public(manifest, MANIFEST_FIELDS), "corpus": corpus}
 
 
 def _charge_counts(searcher) -> Counter:
@@ -74,8 +97,8 @@ def stats(searcher: SearcherDep, _caller: Reader, top: Annotated[int, Query(ge=1
     return StatsOut(
         doc_count=searcher.backend.count(),
         backend=searcher.backend.name,
-        manifest=manifest.model_dump(),
-        platform=searcher.describe(),
+        manifest=public_manifest(manifest.model_dump()),
+        platform=_public(searcher.describe(), PLATFORM_FIELDS),
         charges=[
             ChargeCount(charge=c, count=n)
             for c, n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))[:top]

@@ -385,11 +385,25 @@ async function runSearch(event) {
   }
 }
 
+// The preview iframe (srcdoc) inherits this page's Content-Security-Policy: the report's <style> is
+// allowed by its hash (api/security_headers.py), but a chart's inline SVG paints itself with style
+// attributes, which the policy refuses. Each chart is shown as an SVG image instead: an image keeps its
+// own styles. Without width and height the image takes the width of the page, at the chart's ratio.
+// Text, not DOMParser: parsing the report here would hold its styles against the policy too. The report's
+// own text is escaped and its JSON data has no "<", so "<svg" and "</svg>" can only be its charts.
+function previewHtml(html) {
+  return html.replace(/<svg\b([^>]*)>([\s\S]*?)<\/svg>/g, (_, attrs, body) => {
+    const svg = `<svg${attrs.replace(/\s(width|height)="[^"]*"/g, "")}>${body}</svg>`;
+    // alt="": the figure around it has the chart's description (role="img", aria-label)
+    return `<img alt="" src="data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}">`;
+  });
+}
+
 async function loadReport(report) {
   currentReport = { id: report.id, sha256: report.sha256 };
   $("report-meta").textContent = `报告编号 ${report.id} · SHA-256 ${report.sha256.slice(0, 16)}…`;
   const html = await (await api(`/v1/reports/${encodeURIComponent(report.id)}?format=html`, { headers: headers(false) })).text();
-  $("report-frame").srcdoc = html;
+  $("report-frame").srcdoc = previewHtml(html);
   $("dl-docx").disabled = false;
   $("dl-md").disabled = false;
 }
