@@ -11,6 +11,7 @@ import numpy as np
 
 from leian.corpora.dictionaries import charge_group
 from leian.corpora.record import CaseRecord
+from leian.indexer.element_facets import element_facets
 
 
 def filter_fields(record: CaseRecord) -> dict:
@@ -25,7 +26,7 @@ def filter_fields(record: CaseRecord) -> dict:
     }
 
 
-FACET_KEYS = ("charge_groups", "statutes", "circumstances", "amount_yuan", "court_level", "year")
+FACET_KEYS = ("charge_groups", "statutes", "circumstances", "amount_yuan", "court_level", "year", "elements")
 
 
 def facets_of(record: CaseRecord) -> dict:
@@ -37,6 +38,7 @@ def facets_of(record: CaseRecord) -> dict:
         "amount_yuan": record.amount_yuan,
         "court_level": record.court_level,
         "year": record.year,
+        "elements": element_facets(record),  # tiers, drugs, blood alcohol, harm, stage, role
     }
 
 

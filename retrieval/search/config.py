@@ -38,6 +38,9 @@ class SearchConfig(BaseModel):
     w_statute: float = 0.1
     w_circ: float = 0.1
     w_amount: float = 0.1
+    # agreement on the sentencing elements (法定刑 tier of the shared charge, drug kind, blood-alcohol
+    # band, deaths and injuries, 既遂/未遂, joint crime and role): retrieval/search/elements.py
+    w_elements: float = 0.0
     # The SPC's search order (法发〔2020〕24号 art. 4): judgments of higher courts, and of the last three
     # years, first. Off by default: neither makes a case more similar, and the report applies that
     # order itself; an office that wants it in the ranking sets these.

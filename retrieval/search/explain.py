@@ -14,6 +14,7 @@ from leian.indexer.charge_model import ChargeModel
 from leian.retrieval.models import ChargePrediction, Highlight, Hit
 from leian.retrieval.search.config import SearchConfig
 from leian.retrieval.search.display_terms import display_terms, distinct_terms, not_naming
+from leian.retrieval.search.elements import QueryElements, element_reasons
 from leian.retrieval.search.structure import CONFIDENT, confident_statutes
 from leian.retrieval.search.terms import HAN
 
@@ -67,8 +68,11 @@ def explain_hit(
     charges: Sequence[ChargePrediction],
     pending: CaseRecord,
     cfg: SearchConfig,
+    elements: QueryElements | None = None,
+    facets: dict | None = None,
 ) -> Hit:
-    """A ranked case with its components and reasons."""
+    """A ranked case with its components and reasons; ``elements`` (the pending case's) and the case's
+    ``facets`` name the sentencing elements they share when ``w_elements`` counts them."""
     if rec is None:
         return Hit(id=cid, rank=rank, score=round(score, 6), components=comp, reasons=[])
     first = rec.defendants[0] if rec.defendants else None
@@ -99,6 +103,8 @@ def explain_hit(
         reasons.append("共同量刑情节：" + "、".join(shared_circ))
     if comp.get("amount", 0) >= 0.5 and pending.amount_yuan and rec.amount_yuan:
         reasons.append(f"涉案金额相近：{pending.amount_yuan:,.0f} 元 / {rec.amount_yuan:,.0f} 元")
+    if cfg.w_elements and elements is not None and facets is not None:
+        reasons += element_reasons(elements, facets.get("elements"))
     if cfg.w_court and comp.get("court", 0) > 0:
         reasons.append(f"{rec.court_level}法院裁判")
     if cfg.w_recent and comp.get("recent", 0) > 0:

@@ -32,6 +32,7 @@ from leian.retrieval.models import ChargePrediction, Query, SearchResult
 from leian.retrieval.search.candidates import Candidates, gather
 from leian.retrieval.search.charges import given_charges, predict_charges
 from leian.retrieval.search.config import SearchConfig
+from leian.retrieval.search.elements import QueryElements
 from leian.retrieval.search.explain import TermRarity, explain_hit
 from leian.retrieval.search.fusion import fuse, order
 from leian.retrieval.search.structure import CONFIDENT, QuerySide, structure_scores
@@ -91,6 +92,7 @@ class _Scored:
     charges: list[ChargePrediction]
     predicted: list[ChargePrediction]
     pending: CaseRecord  # the pending case with its elements read for the charges settled on
+    elements: QueryElements | None  # the pending case's element facets (None: structure off)
 
 
 CLOSE_CHARGES = 0.10  # predicted charges within 10 points of the likeliest each get a sentencing picture
@@ -156,6 +158,8 @@ class HybridSearcher:
                 s.charges,
                 pending,
                 self.config,
+                s.elements,
+                s.facets[j],
             )  # fmt: skip
             for rank, j in enumerate(top, 1)
         ]
@@ -212,7 +216,7 @@ class HybridSearcher:
         timings: dict[str, float],
     ) -> _Scored:
         cfg = self.config
-        exclude = frozenset(query.exclude_ids)
+        exclude = frozenset(query.exclude_ids) | frozenset(query.hidden_ids)
         # the query embedding (the slowest stage; onnxruntime and torch release the GIL) runs in a thread
         # while BM25 runs here: a search costs max(embedding, BM25), not their sum
         embedding: Future | None = None
@@ -266,8 +270,10 @@ class HybridSearcher:
         # the pending case's figures read as the corpus's are: its 数额 only for the charges whose tiers
         # turn on one, summed over its counts
         pending = with_elements(pending, statistics_charges(query.charges, predicted))
+        side = None
         if cfg.use_structure:
-            components = structure_scores(QuerySide.of(charges, pending), facets, cfg)
+            side = QuerySide.of(charges, pending)
+            components = structure_scores(side, facets, cfg)
             score += components["structure"]
         if cands.stage1:
             in_stage1 = np.array([i in cands.stage1 for i in cands.ids], dtype=np.float64)
@@ -280,6 +286,7 @@ class HybridSearcher:
         return _Scored(
             cands=cands, score=score, components=components, order=ranked, facets=facets,
             charges=charges, predicted=predicted, pending=pending,
+            elements=side.elements if side is not None else None,
         )  # fmt: skip
 
     @staticmethod

@@ -4,6 +4,8 @@ structure = w_charge·P(case shares a charge with the query)        (predicted f
           + w_statute·|shared statutes| / |query statutes|         (statutes implied by those charges)
           + w_circ·|shared circumstances| / |query circumstances|  (自首, 累犯 … found in the facts)
           + w_amount·closeness of amounts on a log scale           (数额 bands)
+          + w_elements·agreement on the sentencing elements        (法定刑 tier, drugs, blood alcohol,
+                                                                    harm, 既遂/未遂, joint crime: elements.py)
           + w_court·court level + w_recent·recent judgment         (the SPC's search order; off by default)
 """
 
@@ -21,12 +23,14 @@ import numpy as np
 
 from leian.corpora.dictionaries import charge_article
 from leian.corpora.record import CaseRecord
+from leian.indexer.element_facets import element_facets
 from leian.retrieval.models import ChargePrediction
 from leian.retrieval.search.config import SearchConfig
+from leian.retrieval.search.elements import QueryElements, element_score
 
 COURT_PREFERENCE = {"最高": 1.0, "高级": 2 / 3, "中级": 1 / 3}
 CONFIDENT = 0.3  # a predicted charge at least this likely is named in reasons and statutes
-COMPONENTS = ("charge", "statute", "circumstance", "amount", "court", "recent")
+COMPONENTS = ("charge", "statute", "circumstance", "amount", "elements", "court", "recent")
 
 
 @lru_cache(maxsize=4096)
@@ -54,6 +58,7 @@ class QuerySide:
     statutes: frozenset[str]
     circumstances: frozenset[str]
     amount_yuan: float | None
+    elements: QueryElements
     this_year: int
 
     @classmethod
@@ -63,6 +68,7 @@ class QuerySide:
             statutes=frozenset(confident_statutes(charges)),
             circumstances=frozenset(pending.circumstances),
             amount_yuan=pending.amount_yuan,
+            elements=QueryElements.of(element_facets(pending), charges),
             this_year=dt.date.today().year,
         )
 
@@ -89,20 +95,23 @@ def _components(q: QuerySide, facets: dict, recent_years: int) -> tuple[float, .
     qa, da = q.amount_yuan, facets.get("amount_yuan")
     if qa and da and qa > 0 and da > 0:
         amount = max(0.0, 1.0 - abs(math.log10(qa / da)) / 2.0)
+    elements = element_score(q.elements, facets.get("elements"))
     court = COURT_PREFERENCE.get(facets.get("court_level") or "", 0.0)
     year = facets.get("year")
     recent = float(bool(year) and q.this_year - year < recent_years)
-    return 1.0 - p_miss, statute, circ, amount, court, recent
+    return 1.0 - p_miss, statute, circ, amount, elements, court, recent
 
 
 def structure_scores(q: QuerySide, facets: Sequence[dict | None], cfg: SearchConfig) -> dict[str, np.ndarray]:
     """Each component (``COMPONENTS``) and their weighted sum ``structure``, one value per case; a case
     without facets scores 0 throughout."""
     rows = np.array(
-        [_components(q, f, cfg.recent_years) if f is not None else (0.0,) * 6 for f in facets],
+        [_components(q, f, cfg.recent_years) if f is not None else (0.0,) * len(COMPONENTS) for f in facets],
         dtype=np.float64,
     ).reshape(len(facets), len(COMPONENTS))
-    weights = np.array([cfg.w_charge, cfg.w_statute, cfg.w_circ, cfg.w_amount, cfg.w_court, cfg.w_recent])
+    weights = np.array(
+        [cfg.w_charge, cfg.w_statute, cfg.w_circ, cfg.w_amount, cfg.w_elements, cfg.w_court, cfg.w_recent]
+    )
     out = {name: rows[:, j] for j, name in enumerate(COMPONENTS)}
     out["structure"] = rows @ weights
     return out
