@@ -71,6 +71,26 @@ def error_response(
     return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
+_SERVER_SIDE = {
+    "backend_unavailable": "the search backend is not reachable; retry later",
+    "backend_error": "the search backend answered with an error",
+    "model_unavailable": "the embedding model is not available on the server",
+    "output_write_failed": "the server could not write the output (its disk is full or failing)",
+    "index_write_failed": "the server could not write to the index; nothing was changed",
+}
+
+
+SERVER_SIDE_CODES = frozenset(_SERVER_SIDE)
+
+
+def server_side_message(code: str, status: int) -> str:
+    """What a client is told of a failure on the server's side: what failed, never the detail."""
+    what = _SERVER_SIDE.get(code) or (
+        f"the index cannot be used ({code})" if code.startswith("index") else "internal server error"
+    )
+    return f"{what}; the cause is in the service log"
+
+
 def status_for(exc: E.LeianError) -> int:
     for cls, status in STATUS:
         if isinstance(exc, cls):
@@ -121,10 +141,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(E.LeianError)
     async def _leian(request: Request, exc: E.LeianError):
         status = status_for(exc)
+        message = exc.message
         if status >= 500:
+            # the server's own trouble: its detail (paths, addresses, library messages) is the
+            # operator's, in the log; the client learns what failed and that it was logged
             log.warning("%s %s -> %d %s: %s", request.method, request.url.path, status, exc.code, exc.message)
+            message = server_side_message(exc.code, status)
         headers = {"WWW-Authenticate": "ApiKey"} if status == 401 else None
-        return error_response(status, exc.code, exc.message, headers)
+        return error_response(status, exc.code, message, headers)
 
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError):

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from leian.api.errors import ApiError
-from leian.errors import NotFound
+from leian.api.errors import SERVER_SIDE_CODES, ApiError, server_side_message
+from leian.errors import LeianError, NotFound
 from leian.retrieval.batch import BatchProgress, BatchRunner, atomic_write, parse_cases
 from leian.retrieval.models import Filters
 from leian.retrieval.report import Report
@@ -215,12 +215,24 @@ class BatchJobs:
                 return
             status = "done" if summary.ok else "failed"
             self._update(
-                job_id, status=status, errors=summary.errors, finished_at=_now(),
-                message=f"{summary.ok} report(s) written, {summary.failed} failed",
+                job_id, status=status, errors={k: _public(v) for k, v in summary.errors.items()},
+                finished_at=_now(), message=f"{summary.ok} report(s) written, {summary.failed} failed",
             )  # fmt: skip
         except Exception as e:  # the job fails visibly, with the reason; the service stays up
             log.exception("batch job %s failed", job_id)
-            self._update(job_id, status="failed", finished_at=_now(), message=f"{type(e).__name__}: {e}")
+            code = e.code if isinstance(e, LeianError) else "internal_error"
+            self._update(job_id, status="failed", finished_at=_now(), message=server_side_message(code, 500))
+
+
+def _public(error: str) -> str:
+    """A case's error as a client may read it: the caller's input problems as they are, the server's
+    own failures (the runner writes them ``internal error: …``) without their detail."""
+    code = error.split(":", 1)[0].strip()
+    if error.startswith("internal error"):
+        return server_side_message("internal_error", 500)
+    if code in SERVER_SIDE_CODES or code.startswith("index_"):
+        return server_side_message(code, 500)
+    return error
 
 
 def _span(ttl: timedelta) -> str:

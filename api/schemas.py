@@ -309,9 +309,10 @@ class DocumentsIn(_In):
     a list of one."""
 
     documents: list[DocumentIn] = Field(min_length=1, max_length=10_000)
-    public: bool = Field(
-        default=False,
-        description="false: the documents are visible only to the writer's office; true: to every office",
+    public: bool | None = Field(
+        default=None,
+        description="false: visible only to the writer's office; true: to every office; null (default): a new "
+        "document is private, a replaced one keeps its visibility",
     )
 
     @model_validator(mode="before")
@@ -319,7 +320,7 @@ class DocumentsIn(_In):
     def _one(cls, data):
         if isinstance(data, dict) and "documents" not in data:
             one = dict(data)
-            public = one.pop("public", False)
+            public = one.pop("public", None)
             return {"documents": [one], "public": public}
         return data
 

@@ -262,7 +262,7 @@ def report() -> Report:
 def test_hash_is_over_canonical_json(report):
     data = report.data()
     assert report.sha256 == content_hash(data)
-    body = {k: v for k, v in data.items() if k != "sha256"}
+    body = {k: v for k, v in data.items() if k not in ("sha256", "signature")}  # a signature is over the hash
     import hashlib
 
     assert (
@@ -526,7 +526,7 @@ def test_cli_verify_report(report, tmp_path, capsys):
     bad.write_text(_flip(good.read_text(encoding="utf-8"), "坦白", "自首"), encoding="utf-8")
     assert main(["verify-report", str(bad)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "FAILED" in err[0]
+    assert len(err) == 1 and "ALTERED" in err[0]
     assert main(["verify-report", str(tmp_path / "missing.md")]) == 1
 
 

@@ -17,6 +17,11 @@ from leian.api.access.limits import RateLimiter
 from leian.api.access.roles import Caller, Role
 from leian.errors import InvalidInput
 
+NO_KEYS = (
+    "no API keys: create an office's first admin key with `leian keys create --index IDX --office NAME "
+    "--role admin` (or set LEIAN_API_KEYS for a single user), or disable auth explicitly for local use "
+    "with --no-auth / LEIAN_AUTH_DISABLED=1"
+)
 LOCAL = Caller(key_id="local", office="local", role=Role.admin, owner="--no-auth")
 
 
@@ -32,11 +37,7 @@ class Access:
             for k in env_keys
         ]  # fmt: skip
         if not disabled and not self._env and not any(not k.revoked_at for k in store.list()):
-            raise InvalidInput(
-                "no API keys: create an office's first admin key with `leian keys create --index IDX "
-                "--office NAME --role admin` (or set LEIAN_API_KEYS for a single user), or disable "
-                "auth explicitly for local use with --no-auth / LEIAN_AUTH_DISABLED=1"
-            )
+            raise InvalidInput(NO_KEYS)
 
     def authenticate(self, key: str) -> KeyInfo | None:
         given = key.encode()

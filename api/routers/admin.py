@@ -33,6 +33,10 @@ class NewKeyOut(BaseModel):
     secret: str = Field(description="the API key itself: shown this once, never stored")
 
 
+class KeysOut(BaseModel):
+    keys: list[KeyInfo]
+
+
 class AuditOut(BaseModel):
     head: str = Field(description="the hash of the newest entry of the whole log (all offices)")
     entries: list[AuditEntry]
@@ -49,9 +53,9 @@ def _own_key(request: Request, key_id: str, caller) -> KeyInfo:
     return info
 
 
-@router.get("/keys", response_model=list[KeyInfo], summary="the office's keys (never their secrets)")
-def list_keys(request: Request, caller: Admin) -> list[KeyInfo]:
-    return request.app.state.access.store.list(office=caller.office)
+@router.get("/keys", response_model=KeysOut, summary="the office's keys (never their secrets)")
+def list_keys(request: Request, caller: Admin) -> KeysOut:
+    return KeysOut(keys=request.app.state.access.store.list(office=caller.office))
 
 
 @router.post(

@@ -55,8 +55,8 @@ def _may_change(caller: Caller, doc_id: str, owner: tuple[str, bool] | None, exi
     response_model=WriteOut,
     summary="add or replace judgments (extracted, tokenised, embedded, indexed)",
     description='Body: one document `{id, text, ...}` or `{"documents": [...], "public": false}`. An '
-    "existing id of the caller's office is replaced. Private documents (the default) are seen only "
-    "by the writer's office.",
+    "existing id of the caller's office is replaced (a judgment of the index itself only by an admin). "
+    "New documents are private to the writer's office unless `public` is true.",
     responses=errors(*BODY),
 )
 def add_documents(
@@ -71,8 +71,17 @@ def add_documents(
     audit_target(
         request, ids[0] if len(ids) == 1 else f"{len(ids)} documents", ids=ids[:100], public=body.public
     )
-    # owned before they are indexed: a crash in between hides a document, never shows it
-    owners.claim(ids, caller.office, body.public)
+    # owned before they are indexed: a crash in between hides a document, never shows it. A judgment
+    # of the index stays public (and the index's) unless it is made private.
+    claims: dict[bool, list[str]] = {True: [], False: []}
+    for i in ids:
+        if i in before:
+            claims[before[i][1] if body.public is None else body.public].append(i)
+        elif i not in existing or body.public is False:
+            claims[bool(body.public)].append(i)
+    for public, mine in claims.items():
+        if mine:
+            owners.claim(mine, caller.office, public)
     new = [i for i in ids if i not in before]
     try:
         report = searcher.add_documents(records)

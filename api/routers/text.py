@@ -24,7 +24,7 @@ def docx_text(data: bytes) -> str:
     try:
         doc = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as e:
-        raise InvalidInput(f"not a readable .docx file ({e})") from e
+        raise InvalidInput("not a readable .docx file (save it again from Word, or send it as .txt)") from e
     lines: list[str] = []
     for block in doc.element.body.iterchildren():
         tag = block.tag.rsplit("}", 1)[-1]
