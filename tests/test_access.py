@@ -13,11 +13,14 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
 from leian.api.access import KeyStore, Role
+from leian.api.jobs import BatchJobs, JobSpec
+from leian.errors import NotFound
 from tests.test_api import LeianServer, assert_error
 
 OFFICES = ("甲", "乙")
@@ -267,3 +270,30 @@ def test_every_answer_is_in_the_audit_log_and_a_report_is_tied_to_it(office_serv
     # the other office's admin sees none of 甲's entries
     with _client(office_server, "乙", Role.admin) as c:
         assert all(e["office"] == "乙" for e in c.get("/v1/audit", params={"limit": 1000}).json()["entries"])
+
+
+def test_finished_batch_jobs_expire(tmp_path):
+    root = tmp_path / "batches"
+    old, recent, running = (datetime.now(UTC) - timedelta(days=d) for d in (8, 1, 30))
+    for job_id, status, finished in (
+        ("b-old", "done", old),
+        ("b-recent", "failed", recent),
+        ("b-run", "running", None),
+    ):
+        (root / job_id).mkdir(parents=True)
+        spec = JobSpec(id=job_id, office="甲", formats=["json"], top_k=3, stats_k=10, status=status,
+                       created_at=running.isoformat(), finished_at=finished.isoformat() if finished else None)  # fmt: skip
+        (root / job_id / "job.json").write_text(spec.model_dump_json())
+    jobs = BatchJobs(root, searcher=None, ttl=timedelta(days=7))
+    try:
+        jobs._stop.set()  # the running job would be resumed: stop it before it starts
+        jobs.resume_unfinished()
+        assert not (root / "b-old").exists()
+        with pytest.raises(NotFound):
+            jobs.get("b-old", "甲")
+        assert jobs.get("b-recent", "甲").status == "failed" and (root / "b-recent").exists()
+        assert (root / "b-run").exists()  # never expires while it runs
+        with pytest.raises(NotFound):
+            jobs.get("b-recent", "乙")  # another office
+    finally:
+        jobs.shutdown()
