@@ -81,7 +81,7 @@ def test_reads_of_what_an_office_owns(office_server, owned, office, role):
     with _client(office_server, office, role) as c:
         r = c.get(f"/v1/reports/{owned['report']}")
         assert r.status_code == 200 if mine else assert_error(r, 404, "not_found")
-        for fmt in ("md", "docx"):
+        for fmt in ("md", "html", "docx"):
             r = c.get(f"/v1/reports/{owned['report']}", params={"format": fmt})
             assert r.status_code == (200 if mine else 404)
         r = c.get(f"/v1/batches/{owned['batch']}")
