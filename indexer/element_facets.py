@@ -10,8 +10,8 @@ judgment states something:
 - ``drugs``: kind → grams (the largest any defendant is held for).
 - ``bac``: the 血液酒精含量 band (``BAC_BANDS``).
 - ``harm``: deaths (the most any defendant caused) and the worst injury grade.
-- ``stages``: the 犯罪形态 of its defendants (既遂, 未遂 …); ``roles``: 主犯, 从犯, 胁从犯.
-- ``defendants``: how many (a joint crime or not).
+
+犯罪形态 (未遂 …) and the role in a joint crime (从犯 …) are circumstances, compared as such.
 
 The pending case goes through the same function (its suspects and elements read by
 ``indexer.pending.with_elements``), so the two sides compare like with like.
@@ -82,8 +82,6 @@ def element_facets(record: CaseRecord) -> dict:
     bac: float | None = None
     deaths: int | None = None
     injury = -1
-    stages: set[str] = set()
-    roles: set[str] = set()
     for d in record.defendants:
         e = d.elements
         for c in dict.fromkeys(d.charges):
@@ -101,10 +99,6 @@ def element_facets(record: CaseRecord) -> dict:
             deaths = max(deaths or 0, e.deaths)
         if e.injuries:
             injury = max(injury, INJURY_GRADES.index(e.worst_injury))
-        if e.stage:
-            stages.add(e.stage)
-        if e.role:
-            roles.add(e.role)
     out: dict = {}
     if tiers:
         out["tiers"] = {g: sorted(v) for g, v in sorted(tiers.items())}
@@ -114,11 +108,6 @@ def element_facets(record: CaseRecord) -> dict:
         out["bac"] = bac_band(bac)
     if deaths is not None or injury >= 0:
         out["harm"] = [deaths or 0, injury]
-    if stages:
-        out["stages"] = sorted(stages)
-    if roles:
-        out["roles"] = sorted(roles)
-    out["defendants"] = len(record.defendants)
     return out
 
 

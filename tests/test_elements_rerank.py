@@ -42,8 +42,8 @@ def test_a_same_tier_case_outranks_a_different_tier_one_otherwise_equal():
     cfg = SearchConfig(w_elements=0.5, w_amount=0.0)
     facets = [facets_of(same), facets_of(other)]
     scores = structure_scores(side, facets, cfg)
-    assert scores["elements"][0] == pytest.approx(1.0)  # the tier (×2), the stage, one defendant
-    assert scores["elements"][1] == pytest.approx(0.5)  # the stage and one defendant only
+    assert scores["elements"][0] == pytest.approx(1.0)  # the tier: the one element stated
+    assert scores["elements"][1] == 0.0
     assert scores["structure"][0] > scores["structure"][1]
     # with w_elements at 0 the two are tied on everything but the amount
     assert structure_scores(side, facets, SearchConfig(w_elements=0.0, w_amount=0.0))["structure"][
@@ -54,21 +54,23 @@ def test_a_same_tier_case_outranks_a_different_tier_one_otherwise_equal():
 
 
 def test_the_hit_names_each_shared_element_in_chinese():
-    pending = _case("new", "盗窃罪", amount_yuan=60_000, stage="未遂", n=2, role="从犯")
-    case = _case("same", "盗窃罪", amount_yuan=200_000, stage="未遂", n=3, role="从犯")
-    side = QuerySide.of(THEFT, pending)
+    pending = _case("new", "故意伤害罪", injuries=["重伤二级"], deaths=0)
+    case = _case("same", "故意伤害罪", injuries=["重伤二级"], deaths=0)
+    hurt = [ChargePrediction(charge="故意伤害罪", probability=1.0)]
+    side = QuerySide.of(hurt, pending)
     cfg = SearchConfig(w_elements=0.5)
     f = facets_of(case)
     comp = {k: float(v[0]) for k, v in structure_scores(side, [f], cfg).items()}
-    hit = explain_hit(1, case.id, 1.0, comp, case, [], THEFT, pending, cfg, side.elements, f)
-    assert "法定刑档次相同：盗窃罪第二档（数额巨大或者有其他严重情节）" in hit.reasons
-    assert "犯罪形态相同：未遂" in hit.reasons
-    assert "均为共同犯罪（从犯）" in hit.reasons
-    # off: no element reasons
-    off = explain_hit(
-        1, case.id, 1.0, comp, case, [], THEFT, pending, SearchConfig(w_elements=0.0), side.elements, f
-    )
-    assert not any(r.startswith(("法定刑档次相同", "犯罪形态相同", "均为共同犯罪")) for r in off.reasons)
+    assert comp["elements"] == 1.0
+    hit = explain_hit(1, case.id, 1.0, comp, case, [], hurt, pending, cfg, side.elements, f)
+    assert "法定刑档次相同：故意伤害罪第二档（致人重伤）" in hit.reasons, hit.reasons
+    assert "伤情相同：重伤二级" in hit.reasons
+    # off: the elements are neither read nor named
+    off_cfg = SearchConfig(w_elements=0.0)
+    off_side = QuerySide.of(hurt, pending, elements=False)
+    off = explain_hit(1, case.id, 1.0, comp, case, [], hurt, pending, off_cfg, off_side.elements, f)
+    assert not any(r.startswith(("法定刑档次相同", "伤情")) for r in off.reasons)
+    assert structure_scores(off_side, [f], off_cfg)["elements"][0] == 0.0
 
 
 def test_drugs_blood_alcohol_and_harm():

@@ -10,14 +10,14 @@ states is one component in [0, 1]:
 | drugs | 1 | share of the pending case's drug kinds the case involves too |
 | bac | 1 | the same 血液酒精含量 band (80 / 150 / 180 mg/100 ml) |
 | harm | 1 | the same deaths, or no death and the same worst injury (1); the same class — deaths, 重伤, 轻伤 (½) |
-| stage | 1 | share of the pending case's 犯罪形态 (既遂, 未遂 …) its defendants share |
-| joint | 1 | both joint crimes or both not (½), and the pending case's roles (主犯/从犯) shared (½) |
 
 ``elements`` = Σ weight·value / Σ weight over the components the pending case states (the same
 denominator for every case of a query, so a case that states less is not favoured). The tier weighs
 twice: the same 法定刑 decides the sentence's range, where a close figure (``w_amount``) may still fall
 on either side of a threshold. The amount and the circumstances keep their own components (``w_amount``,
-``w_circ``); they are not counted again here.
+``w_circ``); they are not counted again here: 未遂/中止/预备 and 从犯/主犯 are circumstances the pending
+case's facts are read for already (scoring them here as well lowered LeCaRD dev, see
+docs/evaluation.md), and how many defendants a case has is no sentencing element.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from leian.corpora.law import tiers_of
 from leian.indexer.element_facets import BAC_BAND_NAMES
 from leian.retrieval.models import ChargePrediction
 
-WEIGHTS = {"tier": 2.0, "drugs": 1.0, "bac": 1.0, "harm": 1.0, "stage": 1.0, "joint": 1.0}
+WEIGHTS = {"tier": 2.0, "drugs": 1.0, "bac": 1.0, "harm": 1.0}
 _INJURY_NAMES = ("轻微伤", "轻伤二级", "轻伤一级", "重伤二级", "重伤一级")
 _INJURY_CLASS = (0, 1, 1, 2, 2)  # 轻微伤, 轻伤, 重伤
 
@@ -60,10 +60,6 @@ class QueryElements:
         stated += [k for k in ("drugs", "bac") if k in facet]
         if "harm" in facet and (facet["harm"][0] or facet["harm"][1] >= 0):  # not "no death" alone
             stated.append("harm")
-        if facet.get("stages"):
-            stated.append("stage")
-        if facet.get("defendants"):
-            stated.append("joint")
         return cls(
             facet=facet,
             charge_weights=weights,
@@ -101,17 +97,6 @@ def parts(q: QueryElements, c: Mapping | None) -> dict[str, float]:
             out[k] = float(c.get("bac") == f["bac"])
         elif k == "harm":
             out[k] = _harm(f["harm"], c.get("harm"))
-        elif k == "stage":
-            cs = set(c.get("stages") or ())
-            out[k] = sum(s in cs for s in f["stages"]) / len(f["stages"])
-        elif k == "joint":
-            n = c.get("defendants") or 0
-            same = float(bool(n) and (n > 1) == (f["defendants"] > 1))
-            qr = f.get("roles") or ()
-            if qr:
-                cr = set(c.get("roles") or ())
-                same = 0.5 * same + 0.5 * sum(r in cr for r in qr) / len(qr)
-            out[k] = same
     return out
 
 
@@ -134,8 +119,7 @@ def _tier_text(group: str, level: int) -> str:
 
 
 def element_reasons(q: QueryElements, c: Mapping | None) -> list[str]:
-    """What the case shares of the pending case's elements, in Chinese, one reason per element; the
-    ordinary case (既遂, one defendant) goes unsaid."""
+    """What the case shares of the pending case's elements, in Chinese, one reason per element."""
     if not q.total or not c:
         return []
     f = q.facet
@@ -156,14 +140,6 @@ def element_reasons(q: QueryElements, c: Mapping | None) -> list[str]:
         out.append(f"血液酒精含量同档：{BAC_BAND_NAMES[f['bac']]}")
     if v.get("harm"):
         out.append(_harm_reason(f["harm"], c["harm"], v["harm"]))
-    if v.get("stage"):
-        shared = [s for s in f["stages"] if s in set(c.get("stages") or ()) and s != "既遂"]
-        if shared:
-            out.append("犯罪形态相同：" + "、".join(shared))
-    if v.get("joint") and f["defendants"] > 1:
-        cr = set(c.get("roles") or ())
-        roles = [r for r in f.get("roles") or () if r in cr]
-        out.append("均为共同犯罪" + (f"（{'、'.join(roles)}）" if roles else ""))
     return out
 
 

@@ -272,7 +272,7 @@ class HybridSearcher:
         pending = with_elements(pending, statistics_charges(query.charges, predicted))
         side = None
         if cfg.use_structure:
-            side = QuerySide.of(charges, pending)
+            side = QuerySide.of(charges, pending, elements=bool(cfg.w_elements))
             components = structure_scores(side, facets, cfg)
             score += components["structure"]
         if cands.stage1:

@@ -62,13 +62,14 @@ class QuerySide:
     this_year: int
 
     @classmethod
-    def of(cls, charges: Sequence[ChargePrediction], pending: CaseRecord) -> QuerySide:
+    def of(cls, charges: Sequence[ChargePrediction], pending: CaseRecord, elements: bool = True) -> QuerySide:
+        """``elements``: read the pending case's element facets (no cost when ``w_elements`` is 0)."""
         return cls(
             charges=tuple(charges),
             statutes=frozenset(confident_statutes(charges)),
             circumstances=frozenset(pending.circumstances),
             amount_yuan=pending.amount_yuan,
-            elements=QueryElements.of(element_facets(pending), charges),
+            elements=QueryElements.of(element_facets(pending) if elements else None, charges),
             this_year=dt.date.today().year,
         )
 
