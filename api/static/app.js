@@ -71,7 +71,7 @@ function sentenceText(s) {
 const SECTION_NAMES = { facts: "事实", reasoning: "本院认为", judgment: "判决", text: "全文" };
 const COMPONENT_NAMES = {
   bm25: "关键词", dense: "语义", fused: "融合", structure: "要素", charge: "罪名", statute: "法条",
-  circumstance: "情节", amount: "数额", court: "审级", recent: "近年", score: "综合",
+  circumstance: "情节", amount: "数额", elements: "量刑要素", court: "审级", recent: "近年", score: "综合",
 };
 
 // ---------------------------------------------------------------- rendering hits

@@ -21,8 +21,9 @@ from leian.retrieval.backends.elastic.options import ElasticOptions
 from leian.retrieval.models import Filters
 
 # This backend's index format (the embedded one has its own, EMBEDDED_FORMAT_VERSION), in the
-# manifest and the mappings' _meta: 2 facets stored per case
-ELASTIC_FORMAT_VERSION = 2
+# manifest and the mappings' _meta: 2 facets stored per case; 3 their sentencing elements too (the strict
+# mapping of a format-2 index would refuse a case written with them)
+ELASTIC_FORMAT_VERSION = 3
 
 K1, B = 1.2, 0.75
 
@@ -78,6 +79,7 @@ def case_mappings(name: str, dim: int | None, vector_index: str) -> dict:
         "fine_yuan": {"type": "double"},
         "amount_yuan": {"type": "double"},
         "n_defendants": {"type": "integer"},
+        "elements": {"type": "object", "enabled": False},  # the element rerank's facet, read back as stored
         "record": {"type": "object", "enabled": False},  # the full CaseRecord, stored for display only
     }
     if dim:
@@ -144,6 +146,7 @@ def document(case: IndexedCase) -> dict:
         "fine_yuan": first.fine_yuan if first else None,
         "amount_yuan": r.amount_yuan,
         "n_defendants": len(r.defendants),
+        "elements": case.fields.facets["elements"],
         "record": r.model_dump(mode="json"),
     }
     if case.vector is not None:
