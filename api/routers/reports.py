@@ -107,10 +107,11 @@ def get_report(
     format: Annotated[ReportFormat, Query()] = ReportFormat.JSON,
 ) -> Response:
     audit_target(request, report_id, format=format.value)
-    body = store.get(report_id, caller.office)
     if format is ReportFormat.JSON:
-        return Response(body.encode("utf-8"), media_type=format.media_type)
-    data = render(load_report(body), format)
+        return Response(store.get(report_id, caller.office).encode("utf-8"), media_type=format.media_type)
+    data = store.rendering(
+        report_id, caller.office, format.value, lambda body: render(load_report(body), format)
+    )
     headers = {}
     if format is ReportFormat.DOCX:
         headers["Content-Disposition"] = f'attachment; filename="leian-report-{report_id}{format.suffix}"'
