@@ -4,7 +4,7 @@ The code lives in four layers, imported as ``leian.corpora → leian.indexer →
 data flows one way and nothing imports upwards.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 PRODUCT = "leian 类案"
 
 

@@ -212,6 +212,8 @@ def test_keys_from_the_command_line(tmp_path, sample_index):
     bad = leian("keys", "create", "--office", "a b/c", "--role", "reader")
     assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
     assert leian("keys", "revoke", "ffffffffffff").returncode == 1
+    huge = leian("keys", "create", "--office", "丙院", "--role", "reader", "--rpm", str(2**64))
+    assert huge.returncode == 1 and huge.stderr.count("\n") == 1 and "requests_per_minute" in huge.stderr
     # every change is in the audit log, and the chain holds
     verified = leian("audit", "verify")
     assert verified.returncode == 0 and "3 entries" in verified.stdout, verified.stdout + verified.stderr

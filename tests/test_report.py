@@ -350,7 +350,8 @@ def test_markdown_matches_golden_file(report):
         path.parent.mkdir(exist_ok=True)
         path.write_text(md, encoding="utf-8")
     assert md == path.read_text(encoding="utf-8"), (
-        "rendering changed: LEIAN_UPDATE_GOLDEN=1 pytest tests/test_report.py"
+        "rendering changed: LEIAN_UPDATE_GOLDEN=1 pytest tests/test_report.py, and raise leian.__version__ "
+        "(verify-report compares a rendered copy with a fresh rendering only for reports of its own version)"
     )
 
 

@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS keys (
 );
 """
 _KEY = re.compile(r"^lk_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})$")
+MAX_RATE = 1_000_000  # requests per minute: beyond it a limit means nothing (use 0: none)
+MAX_BATCHES = 1_000
 OFFICE = re.compile(r"^[\w\u4e00-\u9fff.-]{1,64}$")  # a name the audit log and listings print as is
 
 
@@ -75,9 +77,10 @@ class KeyStore:
             raise InvalidInput(
                 f"office {office!r}: use 1–64 letters, digits, Chinese characters, '.', '-' or '_'"
             )
-        for name, v in (("requests_per_minute", requests_per_minute), ("max_batches", max_batches)):
-            if v is not None and v < 0:
-                raise InvalidInput(f"{name} must be >= 0 (got {v})")
+        for name, v, top in (("requests_per_minute", requests_per_minute, MAX_RATE),
+                             ("max_batches", max_batches, MAX_BATCHES)):  # fmt: skip
+            if v is not None and not 0 <= v <= top:
+                raise InvalidInput(f"{name} must be 0 (no limit) to {top:,} (got {v})")
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         with self._lock:
@@ -159,4 +162,4 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-__all__ = ["OFFICE", "KeyInfo", "KeyStore"]
+__all__ = ["MAX_BATCHES", "MAX_RATE", "OFFICE", "KeyInfo", "KeyStore"]

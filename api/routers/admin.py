@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from leian.api.access import KeyInfo, Role
+from leian.api.access.keys import MAX_BATCHES, MAX_RATE
 from leian.api.audit import AuditEntry
 from leian.api.deps import Admin, AuditDep, audit_target
 from leian.api.routers.responses import BODY, V1, errors
@@ -24,8 +25,12 @@ class KeyIn(BaseModel):
 
     role: Role
     owner: str = Field(default="", max_length=200, description="who holds the key (a name, a system)")
-    requests_per_minute: int | None = Field(default=None, ge=0, description="null: the service's default")
-    max_batches: int | None = Field(default=None, ge=0, description="null: the service's default")
+    requests_per_minute: int | None = Field(
+        default=None, ge=0, le=MAX_RATE, description="null: the service's default; 0: no limit"
+    )
+    max_batches: int | None = Field(
+        default=None, ge=0, le=MAX_BATCHES, description="null: the service's default; 0: no limit"
+    )
 
 
 class NewKeyOut(BaseModel):
@@ -100,7 +105,7 @@ def revoke_key(key_id: KeyId, request: Request, caller: Admin) -> KeyInfo:
 def audit_entries(
     audit: AuditDep,
     caller: Admin,
-    since: Annotated[int, Query(ge=0, description="entries after this number")] = 0,
+    since: Annotated[int, Query(ge=0, le=2**63 - 1, description="entries after this number")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditOut:
     return AuditOut(head=audit.head(), entries=audit.entries(office=caller.office, since=since, limit=limit))
