@@ -59,8 +59,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-# What the service gives a job: the ids its office may not see, and how a report is issued for a
-# job (office, key id) -> the issued report.
+# What the service gives the jobs: the ids an office may not see (office -> ids), and how a job's
+# report is issued (report, job -> the signed report, logged).
 Hidden = Callable[[str], list[str]]
 Issue = Callable[[Report, "JobSpec"], Report]
 
