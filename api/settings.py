@@ -133,7 +133,9 @@ class Settings(BaseSettings):
     # per key, unless the key sets its own (`leian keys create --rpm N --max-batches N`); 0: no limit
     requests_per_minute: int = Field(default=600, ge=0)
     max_batches: int = Field(default=2, ge=0, description="batch jobs a key may have queued or running")
-    batch_ttl_hours: float = Field(default=168.0, gt=0, description="finished batch jobs are deleted after this")
+    batch_ttl_hours: float = Field(
+        default=168.0, gt=0, description="finished batch jobs are deleted after this"
+    )
     max_body_bytes: int = Field(default=2 * MIB, ge=1024)
     # Ingest and batch requests legitimately carry many judgments at once.
     max_bulk_body_bytes: int = Field(default=32 * MIB, ge=1024)

@@ -547,9 +547,7 @@ def test_serve_refuses_to_start_open_without_no_auth(sample_index, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("LEIAN_API_KEYS", "LEIAN_CONFIG")}
     p = subprocess.run([sys.executable, "-m", "leian.api.cli", "serve", "--index", str(sample_index), "--port", "0"],
                        env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert (
-        p.returncode == 1 and "no API keys" in p.stderr and len(p.stderr.strip().splitlines()) == 1
-    )
+    assert p.returncode == 1 and "no API keys" in p.stderr and len(p.stderr.strip().splitlines()) == 1
 
 
 def test_no_auth_mode(sample_index, tmp_path, caplog):
