@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
-from leian.api.access import LOCAL, Access, Caller, DocumentOwners, RateLimiter, Role
+from leian.api.access import LOCAL, Access, Caller, DocumentOwners, KeyStore, RateLimiter, Role
 from leian.api.audit import AuditLog
 from leian.api.errors import ApiError
 from leian.api.jobs import BatchJobs
@@ -27,41 +27,29 @@ _key_scheme = APIKeyHeader(
 )
 
 
-def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+def _state(name: str):
+    """A dependency giving the resource ``create_app``'s lifespan put on ``app.state`` as ``name``."""
+
+    def get(request: Request):
+        return getattr(request.app.state, name)
+
+    return get
 
 
-def get_searcher(request: Request) -> Searcher:
-    return request.app.state.searcher
+SettingsDep = Annotated[Settings, Depends(_state("settings"))]
+SearcherDep = Annotated[Searcher, Depends(_state("searcher"))]
+ReportsDep = Annotated[ReportStore, Depends(_state("reports"))]
+JobsDep = Annotated[BatchJobs, Depends(_state("jobs"))]
+OwnersDep = Annotated[DocumentOwners, Depends(_state("owners"))]
+AuditDep = Annotated[AuditLog, Depends(_state("audit"))]
+SignerDep = Annotated[Signer, Depends(_state("signer"))]
 
 
-def get_reports(request: Request) -> ReportStore:
-    return request.app.state.reports
+def _keys(request: Request) -> KeyStore:
+    return request.app.state.access.store
 
 
-def get_jobs(request: Request) -> BatchJobs:
-    return request.app.state.jobs
-
-
-def get_owners(request: Request) -> DocumentOwners:
-    return request.app.state.owners
-
-
-def get_audit(request: Request) -> AuditLog:
-    return request.app.state.audit
-
-
-def get_signer(request: Request) -> Signer:
-    return request.app.state.signer
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-SearcherDep = Annotated[Searcher, Depends(get_searcher)]
-ReportsDep = Annotated[ReportStore, Depends(get_reports)]
-JobsDep = Annotated[BatchJobs, Depends(get_jobs)]
-OwnersDep = Annotated[DocumentOwners, Depends(get_owners)]
-AuditDep = Annotated[AuditLog, Depends(get_audit)]
-SignerDep = Annotated[Signer, Depends(get_signer)]
+KeysDep = Annotated[KeyStore, Depends(_keys)]
 
 
 def authenticate(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from leian.api.access import KeyInfo, Role
 from leian.api.access.keys import MAX_BATCHES, MAX_RATE
 from leian.api.audit import AuditEntry
-from leian.api.deps import Admin, AuditDep, audit_target
+from leian.api.deps import Admin, AuditDep, KeysDep, audit_target
 from leian.api.routers.responses import BODY, V1, errors
 from leian.errors import NotFound
 
@@ -47,8 +47,7 @@ class AuditOut(BaseModel):
     entries: list[AuditEntry]
 
 
-def _own_key(request: Request, key_id: str, caller) -> KeyInfo:
-    store = request.app.state.access.store
+def _own_key(store, key_id: str, caller) -> KeyInfo:
     try:
         info = store.get(key_id)
     except NotFound:
@@ -59,8 +58,8 @@ def _own_key(request: Request, key_id: str, caller) -> KeyInfo:
 
 
 @router.get("/keys", response_model=KeysOut, summary="the office's keys (never their secrets)")
-def list_keys(request: Request, caller: Admin) -> KeysOut:
-    return KeysOut(keys=request.app.state.access.store.list(office=caller.office))
+def list_keys(store: KeysDep, caller: Admin) -> KeysOut:
+    return KeysOut(keys=store.list(office=caller.office))
 
 
 @router.post(
@@ -70,8 +69,8 @@ def list_keys(request: Request, caller: Admin) -> KeysOut:
     summary="a new key of the office",
     responses=errors(*BODY),
 )
-def create_key(body: KeyIn, request: Request, caller: Admin) -> NewKeyOut:
-    info, secret = request.app.state.access.store.create(
+def create_key(body: KeyIn, store: KeysDep, request: Request, caller: Admin) -> NewKeyOut:
+    info, secret = store.create(
         caller.office, body.role, owner=body.owner, requests_per_minute=body.requests_per_minute,
         max_batches=body.max_batches,
     )  # fmt: skip
@@ -85,20 +84,20 @@ def create_key(body: KeyIn, request: Request, caller: Admin) -> NewKeyOut:
     summary="a new secret for a key of the office (the old one stops working)",
     responses=errors(404),
 )
-def rotate_key(key_id: KeyId, request: Request, caller: Admin) -> NewKeyOut:
-    _own_key(request, key_id, caller)
+def rotate_key(key_id: KeyId, store: KeysDep, request: Request, caller: Admin) -> NewKeyOut:
+    _own_key(store, key_id, caller)
     audit_target(request, key_id)
-    info, secret = request.app.state.access.store.rotate(key_id)
+    info, secret = store.rotate(key_id)
     return NewKeyOut(key=info, secret=secret)
 
 
 @router.delete(
     "/keys/{key_id}", response_model=KeyInfo, summary="revoke a key of the office", responses=errors(404)
 )
-def revoke_key(key_id: KeyId, request: Request, caller: Admin) -> KeyInfo:
-    _own_key(request, key_id, caller)
+def revoke_key(key_id: KeyId, store: KeysDep, request: Request, caller: Admin) -> KeyInfo:
+    _own_key(store, key_id, caller)
     audit_target(request, key_id)
-    return request.app.state.access.store.revoke(key_id)
+    return store.revoke(key_id)
 
 
 @router.get("/audit", response_model=AuditOut, summary="the office's audit entries, oldest first")
